@@ -2,9 +2,11 @@
 CSV export. Imports usage, pricing, store and errors; nothing above it.
 
 `build_report(store, query) -> Report` is the only way to make a report and
-`export.to_csv(report) -> ExportFile` the only way to make a CSV.
+`export.to_csv(report) -> ExportFile` the only way to make a CSV. `parse_query` turns user
+input into a `ReportQuery`, raising `ReportError` with a message that names the bad value.
 """
 
+from chargeback.reports._engine import build_report, check_query, name_key
 from chargeback.reports._model import (
     SERVICE_ACCOUNT_COLUMN,
     TOTAL_COLUMN,
@@ -18,17 +20,36 @@ from chargeback.reports._model import (
     SortOrder,
     Tab,
 )
+from chargeback.reports._periods import is_daily, period_buckets
+from chargeback.reports._query import DEFAULT_ZONE, parse_query, parse_sort, parse_zone
+from chargeback.reports._source import UsageSource, UsageTotalLike
+from chargeback.reports.errors import ReportError
+from chargeback.reports.export import ExportFile, to_csv
 
 __all__ = [
+    "DEFAULT_ZONE",
     "SERVICE_ACCOUNT_COLUMN",
     "TOTAL_COLUMN",
     "Bucket",
     "Cell",
+    "ExportFile",
     "Metric",
     "PeriodName",
     "Report",
+    "ReportError",
     "ReportQuery",
     "ReportRow",
     "SortOrder",
     "Tab",
+    "UsageSource",
+    "UsageTotalLike",
+    "build_report",
+    "check_query",
+    "is_daily",
+    "name_key",
+    "parse_query",
+    "parse_sort",
+    "parse_zone",
+    "period_buckets",
+    "to_csv",
 ]

@@ -96,7 +96,12 @@ class Report:
     """One view, ready to show: rows already filtered and sorted.
 
     `unit` is the currency code for cost, "bytes" or "percent". `column_totals` and
-    `grand_total` are over the filtered rows, computed from exact values.
+    `grand_total` are over the filtered rows, computed from exact values. Percentages are
+    shares of the whole tab (all service accounts, before the filter).
+
+    `export_rows` are `rows` in the metric the CSV carries (spec section 5: cost on Overall
+    Cost, bytes on Ingress and Egress), same rows, same order; None when that metric is the
+    one shown, so `rows` serve.
     """
 
     query: ReportQuery
@@ -108,3 +113,4 @@ class Report:
     grand_total: Cell
     unit: str
     prices: PriceSettings
+    export_rows: tuple[ReportRow, ...] | None = None

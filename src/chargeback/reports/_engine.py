@@ -1,0 +1,277 @@
+"""The report engine: usage totals in, one filtered and sorted view out (spec sections 3 and 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, Inexact, localcontext
+
+from chargeback.pricing import PriceSettings, cost_of
+from chargeback.reports._model import (
+    SERVICE_ACCOUNT_COLUMN,
+    TOTAL_COLUMN,
+    Bucket,
+    Cell,
+    Metric,
+    Report,
+    ReportQuery,
+    ReportRow,
+    SortOrder,
+    Tab,
+)
+from chargeback.reports._periods import is_daily, period_buckets
+from chargeback.reports._source import UsageSource, UsageTotalLike
+from chargeback.reports.errors import ReportError
+from chargeback.usage import Direction
+
+_HUNDRED = Decimal(100)
+_EXACT_DIGITS = 200  # as pricing.cost_of, whose exact costs these sums add up
+_TAB_DIRECTIONS = {
+    Tab.OVERALL: (Direction.INGRESS, Direction.EGRESS),
+    Tab.INGRESS: (Direction.INGRESS,),
+    Tab.EGRESS: (Direction.EGRESS,),
+}
+
+BytesGrid = dict[Direction, dict[str, list[int]]]
+"""Bytes per direction, service account and bucket index."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A service account's exact values in one metric, before filtering and sorting."""
+
+    service_account: str
+    cells: tuple[Cell, ...]
+    total: Cell
+
+
+def build_report(
+    store: UsageSource, query: ReportQuery, prices: PriceSettings | None = None
+) -> Report:
+    """Build the view `query` selects from the usage in `store`, priced at `prices`.
+
+    `prices` defaults to the prices stored in `store` (today's prices re-price every period).
+
+    Raises:
+        ReportError: the query is inconsistent (bytes on Overall Cost, an unknown sort column).
+    """
+    check_query(query)
+    buckets = period_buckets(query.period, query.as_of)
+    prices = store.get_prices() if prices is None else prices
+    grid = _bytes_grid(_fetch_totals(store, query, buckets), buckets)
+    shown = _filter_and_sort(_lines(query.tab, query.metric, grid, prices, len(buckets)), query)
+    exported = _export_lines(query, grid, prices, len(buckets), shown)
+    return Report(
+        query=query,
+        first_day=buckets[0].first_day,
+        last_day=buckets[-1].last_day,
+        buckets=buckets,
+        rows=_rows(shown),
+        column_totals=_column_totals(shown, len(buckets), _zero(query.metric)),
+        grand_total=_sum((line.total for line in shown), _zero(query.metric)),
+        unit=_unit(query.metric, prices),
+        prices=prices,
+        export_rows=None if exported is None else _rows(exported),
+    )
+
+
+def check_query(query: ReportQuery) -> None:
+    """Check what the types alone cannot: the metric fits the tab, the sort column exists.
+
+    Raises:
+        ReportError: bytes on Overall Cost, or a sort column that is not in this view.
+    """
+    if query.tab is Tab.OVERALL and query.metric is Metric.BYTES:
+        raise ReportError(
+            "metric 'bytes' is not offered on the overall tab: use cost or percentage"
+        )
+    labels = [bucket.label for bucket in period_buckets(query.period, query.as_of)]
+    if query.sort.column not in (SERVICE_ACCOUNT_COLUMN, TOTAL_COLUMN, *labels):
+        raise ReportError(
+            f"unknown sort column {query.sort.column!r}: use {SERVICE_ACCOUNT_COLUMN},"
+            f" {TOTAL_COLUMN} or a bucket label from {labels[0]} to {labels[-1]}"
+        )
+
+
+def _fetch_totals(
+    store: UsageSource, query: ReportQuery, buckets: Sequence[Bucket]
+) -> list[UsageTotalLike]:
+    first_day, last_day = buckets[0].first_day, buckets[-1].last_day
+    if is_daily(query.period):
+        return store.daily_usage(query.zone, first_day, last_day, query.cluster)
+    return store.monthly_usage(query.zone, first_day, last_day, query.cluster)
+
+
+def _bytes_grid(totals: Iterable[UsageTotalLike], buckets: Sequence[Bucket]) -> BytesGrid:
+    index_of = {bucket.first_day: index for index, bucket in enumerate(buckets)}
+    grid: BytesGrid = {Direction.INGRESS: {}, Direction.EGRESS: {}}
+    for total in totals:
+        index = index_of.get(total.bucket_start)
+        if index is None:
+            # The store answers exactly the asked range; anything else is a store bug, and a
+            # silently dropped byte would be worse than a loud failure.
+            raise ReportError(f"usage for bucket {total.bucket_start} is outside the period")
+        cells = grid[Direction(total.direction)].setdefault(
+            total.service_account, [0] * len(buckets)
+        )
+        cells[index] += total.bytes
+    return grid
+
+
+def _lines(
+    tab: Tab, metric: Metric, grid: BytesGrid, prices: PriceSettings, bucket_count: int
+) -> list[_Line]:
+    """Every service account with usage on `tab`, its cells in `metric`, exact."""
+    if metric is Metric.PERCENTAGE:
+        base = Metric.COST if tab is Tab.OVERALL else Metric.BYTES
+        return _percentages(_lines(tab, base, grid, prices, bucket_count), bucket_count)
+    accounts = sorted({name for d in _TAB_DIRECTIONS[tab] for name in grid[d]})
+    value_of = _cost_cells if metric is Metric.COST else _byte_cells
+    lines = []
+    for account in accounts:
+        cells = value_of(tab, account, grid, prices, bucket_count)
+        lines.append(_Line(account, cells, _sum(cells, _zero(metric))))
+    return lines
+
+
+def _byte_cells(
+    tab: Tab, account: str, grid: BytesGrid, prices: PriceSettings, bucket_count: int
+) -> tuple[Cell, ...]:
+    del prices  # bytes need no prices; the signature matches _cost_cells
+    cells = [0] * bucket_count
+    for direction in _TAB_DIRECTIONS[tab]:
+        for index, byte_count in enumerate(grid[direction].get(account, ())):
+            cells[index] += byte_count
+    return tuple(cells)
+
+
+def _cost_cells(
+    tab: Tab, account: str, grid: BytesGrid, prices: PriceSettings, bucket_count: int
+) -> tuple[Cell, ...]:
+    no_usage = [0] * bucket_count
+    costs_per_direction = [
+        [
+            cost_of(byte_count, _price_per_gb(direction, prices), prices.gb_unit)
+            for byte_count in grid[direction].get(account, no_usage)
+        ]
+        for direction in _TAB_DIRECTIONS[tab]
+    ]
+    return tuple(_sum(costs, Decimal(0)) for costs in zip(*costs_per_direction, strict=True))
+
+
+def _price_per_gb(direction: Direction, prices: PriceSettings) -> Decimal:
+    return prices.ingress_per_gb if direction is Direction.INGRESS else prices.egress_per_gb
+
+
+def _percentages(lines: Sequence[_Line], bucket_count: int) -> list[_Line]:
+    """Each cell as a share of its column's total over all accounts (before any filter)."""
+    column_totals = _column_totals(lines, bucket_count, Decimal(0))
+    grand_total = _sum((line.total for line in lines), Decimal(0))
+    return [
+        _Line(
+            line.service_account,
+            tuple(
+                _share(cell, whole) for cell, whole in zip(line.cells, column_totals, strict=True)
+            ),
+            _share(line.total, grand_total),
+        )
+        for line in lines
+    ]
+
+
+def _share(part: Cell, whole: Cell) -> Decimal:
+    # A bucket where nobody used anything (or everything was free) has no shares: 0 %, not an error.
+    if whole == 0:
+        return Decimal(0)
+    return _HUNDRED * Decimal(part) / Decimal(whole)
+
+
+def _filter_and_sort(lines: Sequence[_Line], query: ReportQuery) -> list[_Line]:
+    needle = query.filter_text.casefold()
+    kept = [line for line in lines if needle in line.service_account.casefold()]
+    return _sort_lines(kept, query.sort, _column_index(query))
+
+
+def _column_index(query: ReportQuery) -> Callable[[_Line], Cell] | None:
+    column = query.sort.column
+    if column == SERVICE_ACCOUNT_COLUMN:
+        return None
+    if column == TOTAL_COLUMN:
+        return lambda line: line.total
+    labels = [bucket.label for bucket in period_buckets(query.period, query.as_of)]
+    index = labels.index(column)
+    return lambda line: line.cells[index]
+
+
+def _sort_lines(
+    lines: Sequence[_Line], sort: SortOrder, value_of: Callable[[_Line], Cell] | None
+) -> list[_Line]:
+    """Sort by `value_of` (or by name when None); ties always by name ascending.
+
+    Names compare case-insensitively, then exactly, so the order never depends on input order.
+    """
+    by_name = sorted(lines, key=lambda line: name_key(line.service_account))
+    if value_of is None:
+        return list(reversed(by_name)) if sort.descending else by_name
+    # sorted() is stable also with reverse=True, so equal values keep the name order.
+    return sorted(by_name, key=value_of, reverse=sort.descending)
+
+
+def name_key(name: str) -> tuple[str, str]:
+    """The order of service account names: case-insensitive, then exact.
+
+    >>> sorted(["b", "B", "a"], key=name_key)
+    ['a', 'B', 'b']
+    """
+    return (name.casefold(), name)
+
+
+def _export_lines(
+    query: ReportQuery,
+    grid: BytesGrid,
+    prices: PriceSettings,
+    bucket_count: int,
+    shown: Sequence[_Line],
+) -> list[_Line] | None:
+    """The shown rows in the metric the CSV carries (spec 5), or None if that is the shown one."""
+    export_metric = Metric.COST if query.tab is Tab.OVERALL else Metric.BYTES
+    if query.metric is export_metric:
+        return None
+    by_name = {
+        line.service_account: line
+        for line in _lines(query.tab, export_metric, grid, prices, bucket_count)
+    }
+    return [by_name[line.service_account] for line in shown]
+
+
+def _rows(lines: Iterable[_Line]) -> tuple[ReportRow, ...]:
+    return tuple(ReportRow(line.service_account, line.cells, line.total) for line in lines)
+
+
+def _column_totals(lines: Sequence[_Line], bucket_count: int, zero: Cell) -> tuple[Cell, ...]:
+    return tuple(_sum((line.cells[index] for line in lines), zero) for index in range(bucket_count))
+
+
+def _sum(values: Iterable[Cell], zero: Cell) -> Cell:
+    """Exact sum starting from `zero`, so bytes stay int and money stays Decimal.
+
+    Costs in binary GB carry up to ~60 significant digits, more than the default 28; the
+    Inexact trap makes any rounding here an error rather than a silently wrong total.
+    """
+    with localcontext() as context:
+        context.prec = _EXACT_DIGITS
+        context.traps[Inexact] = True
+        total = zero
+        for value in values:
+            total += value
+        return total
+
+
+def _zero(metric: Metric) -> Cell:
+    return 0 if metric is Metric.BYTES else Decimal(0)
+
+
+def _unit(metric: Metric, prices: PriceSettings) -> str:
+    if metric is Metric.COST:
+        return prices.currency
+    return "bytes" if metric is Metric.BYTES else "percent"
