@@ -1,0 +1,96 @@
+from datetime import date
+
+import pytest
+
+from chargeback.reports import Metric, PeriodName, ReportError, SortOrder, Tab, parse_query
+
+TODAY = date(2026, 12, 3)
+
+
+def parse(**changes: str | None) -> object:
+    values: dict[str, str | None] = {
+        "tab": "overall",
+        "period": "7D",
+        "metric": None,
+        "as_of": None,
+        "tz": None,
+        "filter_text": None,
+        "sort": None,
+        "cluster": None,
+    }
+    values.update(changes)
+    return parse_query(**values, today=TODAY)  # type: ignore[arg-type]
+
+
+def test_defaults_are_cost_utc_today_total_descending_all_clusters() -> None:
+    # When
+    query = parse_query("Ingress", "ytd", None, None, None, None, None, None, today=TODAY)
+
+    # Then
+    assert query.tab is Tab.INGRESS
+    assert query.period is PeriodName.YEAR_TO_DATE
+    assert query.metric is Metric.COST
+    assert query.as_of == TODAY
+    assert query.zone == "UTC"
+    assert query.sort == SortOrder("total", descending=True)
+    assert (query.filter_text, query.cluster) == ("", None)
+
+
+def test_every_option_is_taken_as_given() -> None:
+    # When
+    query = parse_query(
+        "egress", "12M", "bytes", "2026-02-28", "Asia/Kathmandu", "pay", "2026-01:asc", "east"
+    )
+
+    # Then
+    assert (query.tab, query.period, query.metric) == (
+        Tab.EGRESS,
+        PeriodName.LAST_12_MONTHS,
+        Metric.BYTES,
+    )
+    assert (query.as_of, query.zone) == (date(2026, 2, 28), "Asia/Kathmandu")
+    assert query.sort == SortOrder("2026-01", descending=False)
+    assert (query.filter_text, query.cluster) == ("pay", "east")
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("service_account", SortOrder("service_account", descending=False)),
+        ("service_account:desc", SortOrder("service_account", descending=True)),
+        ("TOTAL:asc", SortOrder("total", descending=False)),
+        ("2026-12-01", SortOrder("2026-12-01", descending=True)),
+    ],
+)
+def test_sort_direction_defaults_to_names_ascending_and_numbers_descending(
+    sort: str, expected: SortOrder
+) -> None:
+    # When
+    query = parse(sort=sort)
+
+    # Then
+    assert query.sort == expected  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"tab": "cost"}, "unknown tab 'cost': choose one of overall, ingress, egress"),
+        ({"period": "2W"}, "unknown period '2W': choose one of 7D, 30D, 6M, 12M, YTD"),
+        ({"metric": "euros"}, "unknown metric 'euros'"),
+        ({"metric": "bytes"}, "'bytes' is not offered on the overall tab"),
+        ({"as_of": "2026-02-30"}, "bad as-of date '2026-02-30': use YYYY-MM-DD"),
+        ({"as_of": "20260101"}, "bad as-of date '20260101'"),
+        ({"as_of": "0001-06-01"}, "too early"),
+        ({"tz": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
+        ({"tz": "../../etc/passwd"}, "unknown time zone"),
+        ({"sort": "total:up"}, "bad sort direction 'up'"),
+        ({"sort": "owner"}, "unknown sort column 'owner'"),
+        ({"sort": "2026-11-26"}, "from 2026-11-27 to 2026-12-03"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_naming_it(
+    changes: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ReportError, match=message.replace("(", r"\(")):
+        parse(**changes)
