@@ -95,7 +95,7 @@ def check_query(query: ReportQuery) -> None:
 
 def _fetch_totals(
     store: UsageSource, query: ReportQuery, buckets: Sequence[Bucket]
-) -> list[UsageTotalLike]:
+) -> Sequence[UsageTotalLike]:
     first_day, last_day = buckets[0].first_day, buckets[-1].last_day
     if is_daily(query.period):
         return store.daily_usage(query.zone, first_day, last_day, query.cluster)

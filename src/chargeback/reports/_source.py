@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
@@ -30,10 +31,10 @@ class UsageSource(Protocol):
 
     def daily_usage(
         self, zone: str, first_day: date, last_day: date, cluster: str | None
-    ) -> list[UsageTotalLike]: ...
+    ) -> Sequence[UsageTotalLike]: ...
 
     def monthly_usage(
         self, zone: str, first_month: date, last_day: date, cluster: str | None
-    ) -> list[UsageTotalLike]: ...
+    ) -> Sequence[UsageTotalLike]: ...
 
     def get_prices(self) -> PriceSettings: ...

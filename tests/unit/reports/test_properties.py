@@ -118,7 +118,7 @@ def test_percentages_of_each_bucket_with_usage_sum_to_one_hundred(
 
     # Then
     for bucket_total in [*report.column_totals, report.grand_total]:
-        assert bucket_total == 0 or abs(bucket_total - 100) < Decimal("1e-20")
+        assert bucket_total == 0 or abs(Decimal(bucket_total) - 100) < Decimal("1e-20")
 
 
 @settings(max_examples=60, deadline=None)
