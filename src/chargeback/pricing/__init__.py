@@ -1,8 +1,35 @@
 """Pricing: money, prices per GB and the cost of bytes. Imports usage and errors only.
 
-All money is `decimal.Decimal`, never float; rounding (half-up) happens only at output.
+All money is `decimal.Decimal`, never float; rounding (half-up) happens only at output, with
+`round_half_up`. `cost_of` is exact. `PriceSettings` validates itself; `parse_prices` turns user
+text into settings, raising `PricingError` with a message that names the bad field.
 """
 
-from chargeback.pricing._prices import GbUnit, PriceSettings
+from chargeback.pricing._currencies import CURRENCY_CODES
+from chargeback.pricing._errors import PricingError
+from chargeback.pricing._money import cost_of, round_half_up
+from chargeback.pricing._prices import (
+    MAX_PRICE_DECIMAL_PLACES,
+    GbUnit,
+    PriceSettings,
+    check_price,
+    parse_currency,
+    parse_gb_unit,
+    parse_price,
+    parse_prices,
+)
 
-__all__ = ["GbUnit", "PriceSettings"]
+__all__ = [
+    "CURRENCY_CODES",
+    "MAX_PRICE_DECIMAL_PLACES",
+    "GbUnit",
+    "PriceSettings",
+    "PricingError",
+    "check_price",
+    "cost_of",
+    "parse_currency",
+    "parse_gb_unit",
+    "parse_price",
+    "parse_prices",
+    "round_half_up",
+]

@@ -1,10 +1,15 @@
-"""Price settings (spec section 2). The pricing owner extends this module; keep the fields."""
+"""Price settings (spec section 2) and their validation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+
+from chargeback.pricing._currencies import CURRENCY_CODES
+from chargeback.pricing._errors import PricingError
+
+MAX_PRICE_DECIMAL_PLACES = 8
 
 
 class GbUnit(StrEnum):
@@ -13,12 +18,144 @@ class GbUnit(StrEnum):
     DECIMAL = "decimal"  # 1,000,000,000 bytes (default)
     BINARY = "binary"  # 1,073,741,824 bytes (GiB)
 
+    @property
+    def bytes_per_gb(self) -> int:
+        """How many bytes one GB of this unit holds.
+
+        >>> GbUnit.DECIMAL.bytes_per_gb, GbUnit.BINARY.bytes_per_gb
+        (1000000000, 1073741824)
+        """
+        return 10**9 if self is GbUnit.DECIMAL else 2**30
+
 
 @dataclass(frozen=True, slots=True)
 class PriceSettings:
-    """The prices in force: per produced GB, per consumed GB, currency, GB unit."""
+    """The prices in force: per produced GB, per consumed GB, currency, GB unit.
+
+    Raises:
+        PricingError: a price is negative, not finite or has more than 8 decimal places, the
+            currency is not a known ISO 4217 code, or the GB unit is not a `GbUnit`.
+    """
 
     ingress_per_gb: Decimal = Decimal("0")
     egress_per_gb: Decimal = Decimal("0")
     currency: str = "USD"
     gb_unit: GbUnit = GbUnit.DECIMAL
+
+    def __post_init__(self) -> None:
+        check_price(self.ingress_per_gb, "ingress price per GB")
+        check_price(self.egress_per_gb, "egress price per GB")
+        if self.currency not in CURRENCY_CODES:
+            raise PricingError(f"currency {self.currency!r} is not a supported ISO 4217 code")
+        if not isinstance(self.gb_unit, GbUnit):
+            raise PricingError(f"GB unit {self.gb_unit!r} is neither 'decimal' nor 'binary'")
+
+
+def check_price(price: Decimal, field: str) -> None:
+    """Refuse a price that is not a finite, non-negative Decimal with at most 8 decimal places.
+
+    Raises:
+        PricingError: names `field` and the value.
+
+    >>> check_price(Decimal("0.12345678"), "ingress price per GB")
+    >>> check_price(Decimal("-1"), "ingress price per GB")
+    Traceback (most recent call last):
+    ...
+    chargeback.pricing._errors.PricingError: ingress price per GB -1 is negative
+    """
+    if not isinstance(price, Decimal) or not price.is_finite():
+        raise PricingError(f"{field} {price!r} is not a finite decimal number")
+    if price < 0:
+        raise PricingError(f"{field} {price} is negative")
+    exponent = price.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite Decimals have an int exponent
+    if exponent < -MAX_PRICE_DECIMAL_PLACES and price != price.quantize(Decimal("1e-8")):
+        raise PricingError(
+            f"{field} {price} has more than {MAX_PRICE_DECIMAL_PLACES} decimal places"
+        )
+
+
+def parse_price(text: str, field: str) -> Decimal:
+    """Parse a price typed by a user ("0.12", "1e-3"); the result is checked like any price.
+
+    Raises:
+        PricingError: the text is not a number, or the number is not a valid price.
+
+    >>> parse_price(" 0.09 ", "egress price per GB")
+    Decimal('0.09')
+    >>> parse_price("ten", "egress price per GB")
+    Traceback (most recent call last):
+    ...
+    chargeback.pricing._errors.PricingError: egress price per GB 'ten' is not a number
+    """
+    try:
+        price = Decimal(text.strip())
+    except InvalidOperation:
+        raise PricingError(f"{field} {text!r} is not a number") from None
+    if not price.is_finite():
+        raise PricingError(f"{field} {text!r} is not a finite number")
+    check_price(price, field)
+    return price
+
+
+def parse_currency(text: str) -> str:
+    """Parse an ISO 4217 currency code, case-insensitively.
+
+    Raises:
+        PricingError: the code is unknown.
+
+    >>> parse_currency("eur")
+    'EUR'
+    """
+    code = text.strip().upper()
+    if code not in CURRENCY_CODES:
+        known = ", ".join(sorted(CURRENCY_CODES))
+        raise PricingError(f"currency {text!r} is not a supported ISO 4217 code (known: {known})")
+    return code
+
+
+def parse_gb_unit(text: str) -> GbUnit:
+    """Parse a GB unit: "decimal" (10**9 bytes) or "binary" (2**30 bytes).
+
+    Raises:
+        PricingError: anything else.
+
+    >>> parse_gb_unit("Binary")
+    <GbUnit.BINARY: 'binary'>
+    """
+    try:
+        return GbUnit(text.strip().lower())
+    except ValueError:
+        raise PricingError(f"GB size {text!r} is neither 'decimal' nor 'binary'") from None
+
+
+def parse_prices(
+    *,
+    ingress_per_gb: str | None = None,
+    egress_per_gb: str | None = None,
+    currency: str | None = None,
+    gb_unit: str | None = None,
+    base: PriceSettings | None = None,
+) -> PriceSettings:
+    """Return `base` (default: the defaults) with the given fields parsed and replaced.
+
+    A field left as None keeps its value from `base`, so `pricing set --currency EUR` changes
+    only the currency.
+
+    Raises:
+        PricingError: a given field is invalid (the message names it).
+
+    >>> parse_prices(ingress_per_gb="0.1", currency="gbp")
+    PriceSettings(ingress_per_gb=Decimal('0.1'), egress_per_gb=Decimal('0'), currency='GBP', gb_unit=<GbUnit.DECIMAL: 'decimal'>)
+    """  # noqa: E501
+    old = base if base is not None else PriceSettings()
+    return PriceSettings(
+        ingress_per_gb=old.ingress_per_gb
+        if ingress_per_gb is None
+        else parse_price(ingress_per_gb, "ingress price per GB"),
+        egress_per_gb=old.egress_per_gb
+        if egress_per_gb is None
+        else parse_price(egress_per_gb, "egress price per GB"),
+        currency=old.currency if currency is None else parse_currency(currency),
+        gb_unit=old.gb_unit if gb_unit is None else parse_gb_unit(gb_unit),
+    )

@@ -1,0 +1,41 @@
+"""Money arithmetic: the cost of bytes and rounding for output. The only place money is computed."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, Inexact, localcontext
+
+from chargeback.pricing._prices import GbUnit
+
+# bytes * price has at most ~20 + 8 significant digits; dividing by 10**9 or 2**30 terminates
+# within 30 more digits. 200 digits leave room for sums of many such costs, and the Inexact
+# trap turns any rounding we did not ask for into an error instead of a silently wrong bill.
+_EXACT_DIGITS = 200
+
+
+def cost_of(byte_count: int, price_per_gb: Decimal, gb_unit: GbUnit) -> Decimal:
+    """Return the exact cost of `byte_count` bytes at `price_per_gb` per GB of `gb_unit`.
+
+    >>> cost_of(1_500_000_000, Decimal("0.10"), GbUnit.DECIMAL)
+    Decimal('0.15')
+    >>> cost_of(2**29, Decimal("0.1"), GbUnit.BINARY)
+    Decimal('0.05')
+    >>> cost_of(1, Decimal("1"), GbUnit.BINARY)
+    Decimal('9.31322574615478515625E-10')
+    """
+    with localcontext() as context:
+        context.prec = _EXACT_DIGITS
+        context.traps[Inexact] = True
+        return Decimal(byte_count) * price_per_gb / Decimal(gb_unit.bytes_per_gb)
+
+
+def round_half_up(value: Decimal, places: int) -> Decimal:
+    """Round `value` to `places` decimal places, halves away from zero (for output only).
+
+    >>> round_half_up(Decimal("0.0000005"), 6), round_half_up(Decimal("2.5"), 0)
+    (Decimal('0.000001'), Decimal('3'))
+    >>> round_half_up(Decimal("-0.125"), 2)
+    Decimal('-0.13')
+    """
+    with localcontext() as context:
+        context.prec = _EXACT_DIGITS
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
