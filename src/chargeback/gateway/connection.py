@@ -1,0 +1,224 @@
+"""One client connection and its upstream broker connection: the only place that awaits.
+
+Two tasks per connection: client -> broker (requests) and broker -> client (responses). Every
+request that expects a response is queued in order; responses go back to the client in that
+order, so pipelined requests keep their order and local replies (from hooks) never overtake
+broker responses. acks=0 Produce requests are not queued: nothing waits for their response, and
+one that arrives anyway (Tansu answers them) is forwarded untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kio.schema.index import api_key_map
+
+from chargeback.gateway import wire
+from chargeback.gateway.chain import Chain
+from chargeback.gateway.context import ConnectionContext
+from chargeback.gateway.errors import FrameError
+from chargeback.gateway.frames import RequestFrame, ResponseFrame, encode_response
+from chargeback.gateway.settings import PrincipalMode
+from chargeback.gateway.wire import RequestHeader
+from chargeback.usage import Principal
+
+log = logging.getLogger(__name__)
+
+_PRODUCE_KEY = 0
+
+
+@dataclass(slots=True)
+class InFlight:
+    """A request waiting for its response; `ready` holds the response once it is known."""
+
+    header: RequestHeader
+    is_parsed: bool
+    ready: bytes | None = None
+
+
+class ClientConnection:
+    """Proxies one client connection to one upstream broker through the handler chain."""
+
+    def __init__(
+        self,
+        context: ConnectionContext,
+        chain: Chain,
+        client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        open_new_broker_ports: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.context = context
+        self._chain = chain
+        self._client_reader, self._client_writer = client
+        self._upstream_reader, self._upstream_writer = upstream
+        self._open_new_broker_ports = open_new_broker_ports
+        self._in_flight: deque[InFlight] = deque()
+        self._settings = context.shared.settings
+        self._metrics = context.shared.metrics
+
+    async def run(self) -> None:
+        """Proxy until either side closes or a frame is malformed; then close both sides."""
+        self._chain.open()
+        tasks = [
+            asyncio.create_task(self._requests(), name=f"requests-{self.context.connection_id}"),
+            asyncio.create_task(self._responses(), name=f"responses-{self.context.connection_id}"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                self._log_end(task)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._chain.close()
+            await _close(self._upstream_writer)
+            await _close(self._client_writer)
+
+    def _log_end(self, task: asyncio.Task[None]) -> None:
+        error = task.exception()
+        if error is None or isinstance(error, asyncio.IncompleteReadError | ConnectionError):
+            log.info("event=connection_closed %s side=%s", self.context, task.get_name())
+        elif isinstance(error, FrameError):
+            self._metrics.errors.labels("frame").inc()
+            log.warning("event=connection_closed %s reason=%r", self.context, str(error))
+        else:
+            self._metrics.errors.labels("internal").inc()
+            log.error(
+                "event=connection_failed %s error=%r", self.context, repr(error), exc_info=error
+            )
+
+    async def _requests(self) -> None:
+        max_bytes = self._settings.max_frame_bytes
+        while True:
+            frame = await read_frame(self._client_reader, max_bytes)
+            header = wire.parse_request_header(frame)
+            self._note_client(header)
+            payload = self._through_request_hooks(frame, header)
+            if payload is not None:
+                self._upstream_writer.write(wire.size_prefix(len(payload)))
+                self._upstream_writer.write(payload)
+                await self._upstream_writer.drain()
+            else:
+                await self._send_ready()
+
+    def _note_client(self, header: RequestHeader) -> None:
+        self._metrics.requests.labels(api_key_map.get(header.api_key, str(header.api_key))).inc()
+        if header.client_id != self.context.client_id:
+            self.context.client_id = header.client_id
+            if self._settings.principal_mode == PrincipalMode.CLIENT_ID and header.client_id:
+                self.context.principal = Principal(header.client_id)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "event=request %s api_key=%d version=%d correlation_id=%d",
+                self.context,
+                header.api_key,
+                header.api_version,
+                header.correlation_id,
+            )
+
+    def _through_request_hooks(self, frame: bytes, header: RequestHeader) -> bytes | None:
+        """Run the request's hooks; return what to forward (None: answered locally)."""
+        is_hooked = header.api_key in self.context.hooked_api_keys
+        if is_hooked and header.body_offset is None:
+            self._metrics.unmetered_frames.labels(
+                api_key_map.get(header.api_key, str(header.api_key)), str(header.api_version)
+            ).inc()
+        if not is_hooked or header.body_offset is None:
+            if self._expects_response(frame, header):
+                self._in_flight.append(InFlight(header, is_parsed=False))
+            return frame
+        request = RequestFrame(frame, header)
+        for hook in self._chain.request_hooks.get(header.api_key, ()):
+            hook(request)
+            if request.local_reply is not None:
+                ready = encode_response(header, request.local_reply)
+                self._in_flight.append(InFlight(header, is_parsed=True, ready=ready))
+                return None
+        if self._expects_response(frame, header):
+            self._in_flight.append(InFlight(header, is_parsed=True))
+        return request.encoded()
+
+    def _expects_response(self, frame: bytes, header: RequestHeader) -> bool:
+        if header.api_key != _PRODUCE_KEY or header.body_offset is None:
+            return True
+        is_flexible = bool(wire.request_is_flexible(header.api_key, header.api_version))
+        return wire.produce_acks(frame, header.body_offset, is_flexible) != 0
+
+    async def _responses(self) -> None:
+        max_bytes = self._settings.max_frame_bytes
+        while True:
+            frame = await read_frame(self._upstream_reader, max_bytes)
+            correlation_id = wire.response_correlation_id(frame)
+            entry = self._waiting_for(correlation_id)
+            if entry is None:
+                # Unasked (e.g. Tansu answering acks=0): pass it on as it came.
+                self._write_to_client(frame)
+            else:
+                entry.ready = self._through_response_hooks(frame, entry)
+                if self.context.shared.brokers.has_unopened_ports:
+                    await self._open_new_broker_ports()
+            await self._send_ready()
+
+    def _waiting_for(self, correlation_id: int) -> InFlight | None:
+        for entry in self._in_flight:
+            if entry.ready is None and entry.header.correlation_id == correlation_id:
+                return entry
+        return None
+
+    def _through_response_hooks(self, frame: bytes, entry: InFlight) -> bytes:
+        header = entry.header
+        hooks = self._chain.response_hooks.get(header.api_key, ())
+        if not entry.is_parsed or not hooks:
+            return frame
+        is_flexible = wire.response_header_is_flexible(header.api_key, header.api_version)
+        body_offset = wire.response_body_offset(frame, bool(is_flexible))
+        response = ResponseFrame(frame, body_offset, header)
+        for hook in hooks:
+            hook(response)
+        return response.encoded()
+
+    async def _send_ready(self) -> None:
+        while self._in_flight and self._in_flight[0].ready is not None:
+            ready = self._in_flight.popleft().ready
+            assert ready is not None
+            self._write_to_client(ready)
+        await self._client_writer.drain()
+
+    def _write_to_client(self, payload: bytes) -> None:
+        self._client_writer.write(wire.size_prefix(len(payload)))
+        self._client_writer.write(payload)
+
+
+async def read_frame(reader: asyncio.StreamReader, max_frame_bytes: int) -> bytes:
+    """Read one size-prefixed frame and return its payload.
+
+    Raises:
+        asyncio.IncompleteReadError: the peer closed the connection (mid-frame or between).
+        FrameError: the announced size is not acceptable.
+    """
+    prefix = await reader.readexactly(wire.FRAME_SIZE_BYTES)
+    size = wire.frame_size(prefix, max_frame_bytes)
+    return await reader.readexactly(size)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    # A peer that is already gone leaves nothing to release.
+    with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
+        await writer.wait_closed()
+
+
+def describe_peer(writer: asyncio.StreamWriter) -> tuple[str, dict[str, Any] | None]:
+    """Return the peer's "host:port" and its TLS certificate (if any) for logs and identity."""
+    peer = writer.get_extra_info("peername")
+    address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+    ssl_object = writer.get_extra_info("ssl_object")
+    certificate = ssl_object.getpeercert() if ssl_object is not None else None
+    return address, certificate

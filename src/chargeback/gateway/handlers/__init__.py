@@ -1,0 +1,1 @@
+"""The gateway's handlers, one concern per module; `gateway.chain` decides their order."""

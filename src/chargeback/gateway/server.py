@@ -1,0 +1,236 @@
+"""The gateway server: listeners (bootstrap port + one port per broker), connections, flushing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import signal
+from collections.abc import Callable
+
+from prometheus_client import start_http_server
+
+from chargeback.gateway.brokers import BrokerDirectory, Endpoint
+from chargeback.gateway.chain import build_chain, handlers_for
+from chargeback.gateway.connection import ClientConnection, describe_peer
+from chargeback.gateway.context import ANONYMOUS, ConnectionContext, GatewayState
+from chargeback.gateway.counts import UsageCounts
+from chargeback.gateway.errors import GatewayError, UpstreamError
+from chargeback.gateway.flush import Flusher
+from chargeback.gateway.metrics import GatewayMetrics
+from chargeback.gateway.settings import GatewaySettings
+from chargeback.gateway.topics import TopicNameCache
+from chargeback.usage import ClusterName, UsageSink
+
+log = logging.getLogger(__name__)
+
+# Large enough that a 1 MB fetch response needs few reads; the reader still pauses the socket
+# at twice this much unread data, which bounds memory per connection.
+_STREAM_LIMIT_BYTES = 1024 * 1024
+
+HandlerFactory = Callable[[ConnectionContext], list[object]]
+
+
+class Gateway:
+    """A running metering gateway. `start()`, then `stop()` (which flushes everything)."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        sink: UsageSink,
+        *,
+        handlers: HandlerFactory = handlers_for,
+    ) -> None:
+        self.settings = settings
+        self.metrics = GatewayMetrics()
+        topics = TopicNameCache()
+        self.state = GatewayState(
+            settings=settings,
+            brokers=BrokerDirectory(settings.listen.port, settings.advertised),
+            topics=topics,
+            counts=UsageCounts(ClusterName(settings.cluster), topics),
+            metrics=self.metrics,
+        )
+        self._handlers = handlers
+        self._flusher = Flusher(
+            self.state.counts, sink, self.metrics, settings.flush_interval_seconds
+        )
+        self._servers: dict[int, asyncio.Server] = {}
+        self._connections: set[asyncio.Task[None]] = set()
+        self._connection_ids = itertools.count(1)
+        self._metrics_server: object | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """The `host:port` clients use as their bootstrap server."""
+        return f"{self.settings.advertised}:{self.settings.listen.port}"
+
+    async def start(self) -> None:
+        """Open the bootstrap listener, the metrics endpoint and the flush thread.
+
+        Raises:
+            GatewayError: a port cannot be opened.
+        """
+        await self._listen(self.settings.listen.port)
+        if self.settings.metrics_port is not None:
+            self._metrics_server = _serve_metrics(self.settings, self.metrics)
+        self._flusher.start()
+        log.info(
+            "event=gateway_started listen=%s bootstrap_servers=%s cluster=%s principal=%s",
+            self.settings.listen,
+            ",".join(str(e) for e in self.settings.bootstrap_servers),
+            self.settings.cluster,
+            self.settings.principal_mode,
+        )
+
+    async def open_new_broker_ports(self) -> None:
+        """Open listeners for brokers that responses named for the first time."""
+        for port in self.state.brokers.take_unopened_ports():
+            try:
+                await self._listen(port)
+            except GatewayError as error:
+                self.metrics.errors.labels("listen").inc()
+                log.error("event=broker_port_failed port=%d error=%r", port, str(error))
+
+    async def _listen(self, port: int) -> None:
+        try:
+            server = await asyncio.start_server(
+                lambda r, w: self._accept(r, w, port),
+                self.settings.listen.host,
+                port,
+                ssl=self.settings.client_tls,
+                limit=_STREAM_LIMIT_BYTES,
+            )
+        except OSError as error:
+            raise GatewayError(
+                f"cannot listen on {self.settings.listen.host}:{port}: {error}"
+            ) from error
+        self._servers[port] = server
+
+    async def _accept(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        self.metrics.connections.inc()
+        self.metrics.connections_open.inc()
+        try:
+            await self._serve(reader, writer, port)
+        except asyncio.CancelledError:
+            # stop() cancels open connections; asyncio's server callback must not see that as
+            # a failure of the connection handler.
+            writer.close()
+        finally:
+            self.metrics.connections_open.dec()
+            self._connections.discard(task)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int
+    ) -> None:
+        address, certificate = describe_peer(writer)
+        context = ConnectionContext(
+            connection_id=next(self._connection_ids),
+            client_address=address,
+            gateway_port=port,
+            shared=self.state,
+            principal=ANONYMOUS,
+            peer_certificate=certificate,
+        )
+        try:
+            upstream = await self._connect_upstream(port)
+        except UpstreamError as error:
+            self.metrics.errors.labels("upstream").inc()
+            log.warning("event=upstream_unreachable %s error=%r", context, str(error))
+            writer.close()
+            return
+        log.info("event=connection_opened %s", context)
+        chain = build_chain(context, self._handlers)
+        connection = ClientConnection(
+            context, chain, (reader, writer), upstream, self.open_new_broker_ports
+        )
+        await connection.run()
+
+    async def _connect_upstream(
+        self, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        broker = self.state.brokers.upstream_for(port)
+        candidates = (broker,) if broker is not None else self.settings.bootstrap_servers
+        failures = []
+        for endpoint in candidates:
+            try:
+                return await asyncio.wait_for(
+                    asyncio.open_connection(
+                        endpoint.host,
+                        endpoint.port,
+                        ssl=self.settings.upstream_tls,
+                        limit=_STREAM_LIMIT_BYTES,
+                    ),
+                    self.settings.upstream_connect_timeout_seconds,
+                )
+            except (OSError, TimeoutError) as error:
+                failures.append(f"{endpoint}: {error or type(error).__name__}")
+        raise UpstreamError("no broker reachable (" + "; ".join(failures) + ")")
+
+    async def stop(self) -> bool:
+        """Stop listening, close every connection, then flush all usage.
+
+        Returns whether all usage reached the sink.
+        """
+        for server in self._servers.values():
+            server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        for server in self._servers.values():
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        self._servers.clear()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()  # type: ignore[attr-defined]
+        is_flushed = await asyncio.to_thread(self._flusher.stop)
+        log.info("event=gateway_stopped flushed=%s", is_flushed)
+        return is_flushed
+
+    def flush_now(self) -> bool:
+        """Flush counted usage immediately (blocking); return whether nothing is left pending."""
+        return self._flusher.flush()
+
+    def listening_ports(self) -> list[int]:
+        """The ports the gateway listens on now (bootstrap first)."""
+        return list(self._servers)
+
+
+def _serve_metrics(settings: GatewaySettings, metrics: GatewayMetrics) -> object:
+    assert settings.metrics_port is not None
+    try:
+        server, _ = start_http_server(
+            settings.metrics_port, addr=settings.listen.host, registry=metrics.registry
+        )
+    except OSError as error:
+        raise GatewayError(
+            f"--metrics-port: cannot listen on {settings.listen.host}:{settings.metrics_port}: "
+            f"{error}"
+        ) from error
+    return server
+
+
+def run_gateway(settings: GatewaySettings, sink: UsageSink) -> bool:
+    """Run a gateway until SIGTERM or SIGINT; return whether all usage was flushed."""
+    return asyncio.run(_run_until_signalled(settings, sink))
+
+
+async def _run_until_signalled(settings: GatewaySettings, sink: UsageSink) -> bool:
+    gateway = Gateway(settings, sink)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    await gateway.start()
+    await stop.wait()
+    log.info("event=gateway_stopping")
+    return await gateway.stop()
+
+
+__all__ = ["Endpoint", "Gateway", "run_gateway"]
