@@ -1,0 +1,209 @@
+"""The JSON the API speaks. Money and percentages travel as exact decimal strings, bytes as ints.
+
+These models only carry what the report engine and pricing computed; nothing is computed here
+except the chart's "Other" series, which adds up the cells of the accounts it folds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from decimal import Decimal, localcontext
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chargeback.pricing import CURRENCY_CODES, GbUnit, PriceSettings
+from chargeback.reports import Bucket, Cell, Report, ReportQuery, ReportRow, SortOrder
+from chargeback.reports.export import export_filename
+
+JsonCell = str | int
+"""A cell in JSON: a decimal string (money, percent) or an integer (bytes)."""
+
+OTHER_SERIES = "Other"
+# Enough digits that sums of exact costs stay exact (costs in binary GB have ~40 digits).
+_EXACT_DIGITS = 200
+
+
+class QueryOut(BaseModel):
+    """The view that was shown, with every default filled in (for bookmarks and exports)."""
+
+    tab: str
+    period: str
+    metric: str
+    asOf: str  # noqa: N815 - the query parameter's own spelling
+    tz: str
+    filter: str
+    sort: str
+    cluster: str | None
+
+
+class BucketOut(BaseModel):
+    """One column: a local day (`YYYY-MM-DD`) or month (`YYYY-MM`)."""
+
+    label: str
+    first_day: str
+    last_day: str
+
+
+class RowOut(BaseModel):
+    """One service account: a cell per bucket and its total."""
+
+    service_account: str
+    cells: list[JsonCell]
+    total: JsonCell
+
+
+class SeriesOut(BaseModel):
+    """One chart series: a service account, or "Other" for the accounts folded together."""
+
+    name: str
+    values: list[JsonCell]
+    is_other: bool = False
+
+
+class PricesOut(BaseModel):
+    """The prices in force. `bytes_per_gb` says what one GB means."""
+
+    ingress_per_gb: str
+    egress_per_gb: str
+    currency: str
+    gb_unit: str
+    bytes_per_gb: int
+    currencies: list[str] = Field(description="the ISO 4217 codes a price may be given in")
+
+
+class PricesIn(BaseModel):
+    """New prices; an absent field keeps its value. Prices are decimal strings ("0.05")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ingress_per_gb: str | None = None
+    egress_per_gb: str | None = None
+    currency: str | None = None
+    gb_unit: str | None = Field(default=None, description="decimal (10^9 bytes) or binary (2^30)")
+
+
+class ReportOut(BaseModel):
+    """One view of the Chargeback page: buckets, rows (filtered, sorted), totals, chart."""
+
+    query: QueryOut
+    first_day: str
+    last_day: str
+    unit: str = Field(description="the currency code for cost, 'bytes' or 'percent'")
+    prices: PricesOut
+    buckets: list[BucketOut]
+    rows: list[RowOut]
+    column_totals: list[JsonCell]
+    grand_total: JsonCell
+    chart: list[SeriesOut]
+    export_filename: str
+
+
+class ErrorOut(BaseModel):
+    """A refused request: `detail` says what is wrong; `errors` names bad fields, if any."""
+
+    detail: str
+    errors: dict[str, str] | None = None
+
+
+def json_cell(cell: Cell) -> JsonCell:
+    """A cell as JSON: exact decimals as plain strings (never exponents), bytes as ints.
+
+    >>> json_cell(Decimal("1E+2")), json_cell(Decimal("0.000000125")), json_cell(7)
+    ('100', '0.000000125', 7)
+    """
+    return format(cell, "f") if isinstance(cell, Decimal) else cell
+
+
+def sort_text(order: SortOrder) -> str:
+    """The sort as the `sort` query parameter spells it.
+
+    >>> sort_text(SortOrder("total", True))
+    'total:desc'
+    """
+    return f"{order.column}:{'desc' if order.descending else 'asc'}"
+
+
+def prices_out(prices: PriceSettings) -> PricesOut:
+    """The prices as JSON."""
+    return PricesOut(
+        ingress_per_gb=format(prices.ingress_per_gb, "f"),
+        egress_per_gb=format(prices.egress_per_gb, "f"),
+        currency=prices.currency,
+        gb_unit=prices.gb_unit.value,
+        bytes_per_gb=GbUnit(prices.gb_unit).bytes_per_gb,
+        currencies=sorted(CURRENCY_CODES),
+    )
+
+
+def ranking_query(query: ReportQuery) -> ReportQuery:
+    """`query` in the engine's default order (largest total first), to pick chart series."""
+    return replace(query, sort=SortOrder())
+
+
+def report_out(report: Report, ranked: Report, chart_accounts: int) -> ReportOut:
+    """`report` as JSON, with chart series taken from `ranked` (same view, largest first)."""
+    query = report.query
+    return ReportOut(
+        query=QueryOut(
+            tab=query.tab.value,
+            period=query.period.value,
+            metric=query.metric.value,
+            asOf=query.as_of.isoformat(),
+            tz=query.zone,
+            filter=query.filter_text,
+            sort=sort_text(query.sort),
+            cluster=query.cluster,
+        ),
+        first_day=report.first_day.isoformat(),
+        last_day=report.last_day.isoformat(),
+        unit=report.unit,
+        prices=prices_out(report.prices),
+        buckets=[_bucket_out(bucket) for bucket in report.buckets],
+        rows=[_row_out(row) for row in report.rows],
+        column_totals=[json_cell(cell) for cell in report.column_totals],
+        grand_total=json_cell(report.grand_total),
+        chart=chart_series(ranked.rows, len(report.buckets), chart_accounts),
+        export_filename=export_filename(report),
+    )
+
+
+def chart_series(
+    ranked_rows: tuple[ReportRow, ...], bucket_count: int, accounts: int
+) -> list[SeriesOut]:
+    """The largest `accounts` rows as their own series, the rest summed into "Other"."""
+    shown, folded = ranked_rows[:accounts], ranked_rows[accounts:]
+    series = [SeriesOut(name=row.service_account, values=_json_cells(row.cells)) for row in shown]
+    if folded:
+        sums = [_cell_sum(row.cells[index] for row in folded) for index in range(bucket_count)]
+        series.append(SeriesOut(name=OTHER_SERIES, values=_json_cells(sums), is_other=True))
+    return series
+
+
+def _bucket_out(bucket: Bucket) -> BucketOut:
+    return BucketOut(
+        label=bucket.label,
+        first_day=bucket.first_day.isoformat(),
+        last_day=bucket.last_day.isoformat(),
+    )
+
+
+def _row_out(row: ReportRow) -> RowOut:
+    return RowOut(
+        service_account=row.service_account,
+        cells=_json_cells(row.cells),
+        total=json_cell(row.total),
+    )
+
+
+def _json_cells(cells: Iterable[Cell]) -> list[JsonCell]:
+    return [json_cell(cell) for cell in cells]
+
+
+def _cell_sum(cells: Iterable[Cell]) -> Cell:
+    """Exact sum of cells of one kind (ints stay ints, decimals stay decimals)."""
+    values = list(cells)
+    if values and isinstance(values[0], Decimal):
+        with localcontext(prec=_EXACT_DIGITS):
+            return sum((Decimal(value) for value in values), Decimal(0))
+    return sum(int(value) for value in values)

@@ -1,0 +1,417 @@
+// The Chargeback page. The view (tab, period, metric, as-of date, zone, filter, sort, cluster)
+// lives in the URL; this script asks /api/v1/chargeback for it and draws the chart and table.
+// Values arrive computed by the report engine (exact decimal strings, integer bytes); this
+// script only formats them for people. It sorts, filters and adds up nothing itself.
+
+const API = "/api/v1/chargeback";
+const PARAMS = ["tab", "period", "metric", "asOf", "tz", "filter", "sort", "cluster"];
+const TAB_LABELS = { overall: "Overall Cost", ingress: "Ingress", egress: "Egress" };
+const FILTER_DELAY_MS = 250;
+
+const root = document.getElementById("chargeback");
+const defaults = {
+  tab: root.dataset.defaultTab,
+  period: root.dataset.defaultPeriod,
+  tz: root.dataset.defaultTz,
+};
+const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+const locale = navigator.language || "en-US";
+const $ = (id) => document.getElementById(id);
+
+let state = readState();
+let chart = null;
+let latestRequest = 0;
+let lastReport = null;
+let filterTimer = null;
+
+// ---- view state in the URL ----------------------------------------------------------------
+
+function readState() {
+  const query = new URLSearchParams(location.search);
+  const result = {};
+  for (const name of PARAMS) {
+    const value = query.get(name);
+    if (value !== null && value !== "") result[name] = value;
+  }
+  return result;
+}
+
+function current(name) {
+  return state[name] ?? defaults[name] ?? "";
+}
+
+function queryOf(view) {
+  const query = new URLSearchParams();
+  for (const name of PARAMS) if (view[name]) query.set(name, view[name]);
+  return query;
+}
+
+function setState(changes, { replace = false } = {}) {
+  state = { ...state, ...changes };
+  for (const name of Object.keys(state)) if (!state[name]) delete state[name];
+  const query = queryOf(state).toString();
+  const url = location.pathname + (query ? `?${query}` : "");
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  syncControls();
+  load();
+}
+
+// ---- loading, error, empty ------------------------------------------------------------------
+
+async function load() {
+  const request = ++latestRequest;
+  showLoading();
+  let response;
+  let text;
+  try {
+    response = await fetch(`${API}?${queryOf(state)}`, { headers: { Accept: "application/json" } });
+    text = await response.text();
+  } catch (error) {
+    if (request === latestRequest) showError(`The console could not be reached (${error.message}).`);
+    return;
+  }
+  if (request !== latestRequest) return; // a newer view was asked for meanwhile
+  if (response.status === 401) return goToLogin();
+  if (!response.ok) return showError(errorMessage(text, response));
+  render(parseJson(text));
+}
+
+function goToLogin() {
+  location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+}
+
+// Bytes beyond 2^53 would lose digits as JS numbers: keep them exact as BigInt.
+function parseJson(text) {
+  return JSON.parse(text, (key, value, context) =>
+    typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value) && context?.source
+      ? BigInt(context.source)
+      : value,
+  );
+}
+
+function errorMessage(text, response) {
+  try {
+    const body = JSON.parse(text);
+    if (body && typeof body.detail === "string") return body.detail;
+  } catch {
+    // not JSON: fall through to the status line
+  }
+  return `The console answered ${response.status} ${response.statusText}.`;
+}
+
+function showLoading() {
+  $("view").setAttribute("aria-busy", "true");
+  $("status").textContent = "Loading…";
+  $("error").hidden = true;
+}
+
+function showError(message) {
+  $("view").setAttribute("aria-busy", "false");
+  $("status").textContent = "";
+  $("error").textContent = message;
+  $("error").hidden = false;
+  $("chart").hidden = true;
+  for (const part of ["thead", "tbody", "tfoot"]) $("table").querySelector(part).replaceChildren();
+  $("table-caption").textContent = "";
+  $("period-title").textContent = "";
+}
+
+// ---- formatting (display only) ----------------------------------------------------------------
+
+function formatterFor(report) {
+  const unit = report.unit;
+  const binary = report.prices.gb_unit === "binary";
+  if (unit === "bytes") return { text: (v) => readableBytes(v, binary), title: (v) => `${exact(v)} bytes` };
+  if (unit === "percent") return { text: percent, title: (v) => `${v} %` };
+  const money = new Intl.NumberFormat(locale, {
+    style: "currency",
+    currency: unit,
+    roundingMode: "halfExpand",
+  });
+  return { text: (v) => money.format(v), title: (v) => `${v} ${unit}` };
+}
+
+function exact(value) {
+  return new Intl.NumberFormat(locale).format(value);
+}
+
+function percent(value) {
+  const format = new Intl.NumberFormat(locale, {
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+    roundingMode: "halfExpand",
+  });
+  return `${format.format(value)} %`;
+}
+
+function readableBytes(value, binary) {
+  const base = binary ? 1024 : 1000;
+  const units = binary
+    ? ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    : ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"];
+  let scaled = Number(value);
+  let index = 0;
+  while (Math.abs(scaled) >= base && index < units.length - 1) {
+    scaled /= base;
+    index += 1;
+  }
+  if (index === 0) return `${exact(value)} bytes`;
+  const format = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
+  return `${format.format(scaled)} ${units[index]}`;
+}
+
+function priceLine(prices) {
+  const gb = prices.gb_unit === "binary" ? "GiB" : "GB";
+  return (
+    `Prices: ${prices.ingress_per_gb} ${prices.currency} per produced ${gb}, ` +
+    `${prices.egress_per_gb} ${prices.currency} per consumed ${gb} ` +
+    `(1 ${gb} = ${exact(prices.bytes_per_gb)} bytes).`
+  );
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+
+function render(report) {
+  lastReport = report;
+  $("view").setAttribute("aria-busy", "false");
+  $("error").hidden = true;
+  const query = report.query;
+  const where = query.cluster ? `cluster ${query.cluster}` : "all clusters";
+  $("period-title").textContent =
+    `${TAB_LABELS[query.tab]}: ${report.first_day} to ${report.last_day} (${query.tz}, ${where})`;
+  $("prices").textContent = priceLine(report.prices);
+  if (!state.asOf) $("as-of").value = query.asOf;
+  const exportQuery = new URLSearchParams({ ...query, cluster: query.cluster ?? "" });
+  $("export").href = `${API}/export?${exportQuery}`;
+  $("export").setAttribute("download", report.export_filename);
+  renderTable(report, formatterFor(report));
+  if (report.rows.length === 0) {
+    $("status").textContent = query.filter
+      ? `No service account matches “${query.filter}” in this period.`
+      : "No usage in this period.";
+    $("chart").hidden = true;
+  } else {
+    $("status").textContent = "";
+    $("chart").hidden = false;
+    drawChart(report, formatterFor(report));
+  }
+}
+
+function renderTable(report, format) {
+  const [column, direction] = report.query.sort.split(/:(?=[^:]*$)/);
+  const head = document.createElement("tr");
+  head.append(sortHeader("Service account", "service_account", column, direction, false));
+  for (const bucket of report.buckets) head.append(sortHeader(bucket.label, bucket.label, column, direction, true));
+  head.append(sortHeader("Total", "total", column, direction, true));
+  $("table").querySelector("thead").replaceChildren(head);
+
+  const body = report.rows.map((row) => tableRow(row.service_account, row.cells, row.total, format));
+  $("table").querySelector("tbody").replaceChildren(...body);
+  const totals = report.rows.length ? [tableRow("Total", report.column_totals, report.grand_total, format)] : [];
+  $("table").querySelector("tfoot").replaceChildren(...totals);
+  const count = report.rows.length;
+  $("table-caption").textContent =
+    `${count} service account${count === 1 ? "" : "s"}; values in ${captionUnit(report)}.`;
+}
+
+function captionUnit(report) {
+  if (report.unit === "bytes") return "bytes";
+  if (report.unit === "percent") return "percent of the tab's total";
+  return report.unit;
+}
+
+function sortHeader(label, key, sortColumn, sortDirection, numeric) {
+  const cell = document.createElement("th");
+  cell.scope = "col";
+  if (numeric) cell.className = "num";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.column = key;
+  const active = key === sortColumn;
+  const arrow = active ? (sortDirection === "desc" ? " ▼" : " ▲") : "";
+  button.textContent = label + arrow;
+  if (active) cell.setAttribute("aria-sort", sortDirection === "desc" ? "descending" : "ascending");
+  const next = active ? (sortDirection === "desc" ? "asc" : "desc") : numeric ? "desc" : "asc";
+  button.setAttribute("aria-label", `${label}: sort ${next === "asc" ? "ascending" : "descending"}`);
+  button.addEventListener("click", () => setState({ sort: `${key}:${next}` }));
+  cell.append(button);
+  return cell;
+}
+
+function tableRow(name, cells, total, format) {
+  const row = document.createElement("tr");
+  const header = document.createElement("th");
+  header.scope = "row";
+  header.textContent = name;
+  row.append(header);
+  for (const value of [...cells, total]) {
+    const cell = document.createElement("td");
+    cell.className = "num";
+    cell.textContent = format.text(value);
+    cell.title = format.title(value);
+    row.append(cell);
+  }
+  return row;
+}
+
+function drawChart(report, format) {
+  if (!window.echarts) return;
+  if (!chart) {
+    chart = window.echarts.init($("chart"));
+    window.addEventListener("resize", () => chart.resize());
+  }
+  chart.resize();
+  chart.setOption(
+    {
+      animation: false,
+      tooltip: { trigger: "axis", valueFormatter: (value) => format.text(String(value)) },
+      legend: { type: "scroll", bottom: 0 },
+      grid: { left: 8, right: 16, top: 16, bottom: 48, containLabel: true },
+      xAxis: { type: "category", data: report.buckets.map((bucket) => bucket.label) },
+      yAxis: { type: "value", axisLabel: { formatter: (value) => format.text(String(value)) } },
+      series: report.chart.map((series) => ({
+        name: series.name,
+        type: "bar",
+        stack: "total",
+        emphasis: { focus: "series" },
+        itemStyle: series.is_other ? { color: "#9aa3af" } : undefined,
+        data: series.values.map(Number), // bar heights only; exact values are in the table
+      })),
+    },
+    { notMerge: true },
+  );
+}
+
+// ---- controls -------------------------------------------------------------------------------
+
+function syncControls() {
+  const tab = current("tab");
+  for (const button of document.querySelectorAll("[role=tab]")) {
+    const selected = button.dataset.tab === tab;
+    button.setAttribute("aria-selected", String(selected));
+    button.tabIndex = selected ? 0 : -1;
+    if (selected) $("view").setAttribute("aria-labelledby", button.id);
+  }
+  for (const radio of document.querySelectorAll("input[name=period]")) {
+    radio.checked = radio.value.toUpperCase() === current("period").toUpperCase();
+  }
+  const metric = $("metric");
+  metric.querySelector("option[value=bytes]").disabled = tab === "overall";
+  metric.value = current("metric") || "cost";
+  if (state.asOf) $("as-of").value = state.asOf;
+  $("tz").value = current("tz");
+  $("cluster").value = state.cluster ?? "";
+  if (document.activeElement !== $("filter")) $("filter").value = state.filter ?? "";
+}
+
+function chooseTab(tab) {
+  // Overall Cost has no bytes metric: fall back to cost rather than show an error.
+  const metric = tab === "overall" && state.metric === "bytes" ? "" : state.metric;
+  setState({ tab, metric });
+}
+
+function onTabKey(event) {
+  const tabs = [...document.querySelectorAll("[role=tab]")];
+  const index = tabs.indexOf(event.target);
+  const moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  const next = tabs[(moves[event.key] + tabs.length) % tabs.length];
+  next.focus();
+  chooseTab(next.dataset.tab);
+}
+
+function wireControls() {
+  for (const button of document.querySelectorAll("[role=tab]")) {
+    button.addEventListener("click", () => chooseTab(button.dataset.tab));
+    button.addEventListener("keydown", onTabKey);
+  }
+  for (const radio of document.querySelectorAll("input[name=period]")) {
+    radio.addEventListener("change", () => setState({ period: radio.value }));
+  }
+  $("metric").addEventListener("change", (event) => setState({ metric: event.target.value }));
+  $("as-of").addEventListener("change", (event) => setState({ asOf: event.target.value }));
+  $("tz").addEventListener("change", (event) => setState({ tz: event.target.value.trim() }));
+  $("cluster").addEventListener("change", (event) => setState({ cluster: event.target.value }));
+  $("filter").addEventListener("input", (event) => {
+    clearTimeout(filterTimer);
+    const text = event.target.value;
+    filterTimer = setTimeout(() => setState({ filter: text }, { replace: true }), FILTER_DELAY_MS);
+  });
+  $("controls").addEventListener("submit", (event) => event.preventDefault());
+  window.addEventListener("popstate", () => {
+    state = readState();
+    syncControls();
+    load();
+  });
+}
+
+// ---- price dialog (admins) --------------------------------------------------------------------
+
+const PRICE_FIELDS = ["ingress_per_gb", "egress_per_gb", "currency", "gb_unit"];
+
+function wirePriceDialog() {
+  const dialog = $("price-dialog");
+  if (!dialog) return;
+  $("open-prices").addEventListener("click", async () => {
+    clearPriceErrors();
+    const response = await fetch("/api/v1/pricing", { headers: { Accept: "application/json" } });
+    if (response.status === 401) return goToLogin();
+    const prices = await response.json();
+    for (const name of PRICE_FIELDS) $(name).value = prices[name];
+    dialog.showModal();
+    $("ingress_per_gb").focus();
+  });
+  $("cancel-prices").addEventListener("click", () => dialog.close());
+  $("price-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await savePrices(dialog);
+  });
+}
+
+async function savePrices(dialog) {
+  clearPriceErrors();
+  const body = Object.fromEntries(PRICE_FIELDS.map((name) => [name, $(name).value]));
+  const response = await fetch("/api/v1/pricing", {
+    method: "PUT",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfToken },
+    body: JSON.stringify(body),
+  });
+  if (response.status === 401) return goToLogin();
+  if (response.ok) {
+    dialog.close();
+    load();
+    return;
+  }
+  const text = await response.text();
+  let errors = null;
+  try {
+    errors = JSON.parse(text).errors;
+  } catch {
+    errors = null;
+  }
+  if (errors) {
+    for (const [name, message] of Object.entries(errors)) {
+      $(`${name}-error`).textContent = message;
+      $(name).setAttribute("aria-invalid", "true");
+    }
+    $(Object.keys(errors)[0]).focus();
+  } else {
+    $("price-error").textContent = errorMessage(text, response);
+    $("price-error").hidden = false;
+  }
+}
+
+function clearPriceErrors() {
+  $("price-error").hidden = true;
+  for (const name of PRICE_FIELDS) {
+    $(`${name}-error`).textContent = "";
+    $(name).removeAttribute("aria-invalid");
+  }
+}
+
+wireControls();
+wirePriceDialog();
+syncControls();
+load();
