@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from chargeback.cli import _pricing, _report, _usage
+from chargeback.cli import _pricing, _report, _serve, _tokens, _usage, _users
 from chargeback.cli._settings import CliState, clean_errors, load_settings
 
 app = typer.Typer(
@@ -45,6 +45,9 @@ def _global_options(
 _pricing.register(app)
 _report.register(app)
 _usage.register(app)
+_users.register(app)
+_tokens.register(app)
+_serve.register(app)
 
 
 def main() -> None:

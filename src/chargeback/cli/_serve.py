@@ -1,0 +1,48 @@
+"""`chargeback serve`: the web console and REST API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from chargeback.cli._settings import clean_errors, open_store_from_context, settings_from_context
+from chargeback.console import ConsoleError, ConsoleSettings, Role, create_app
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `serve` command to `app`."""
+    app.command("serve")(serve)
+
+
+@clean_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8080,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="Mark the session cookie Secure (when users reach the console over HTTPS).",
+        ),
+    ] = False,
+) -> None:
+    """Serve the Chargeback page and the REST API until interrupted (Ctrl-C)."""
+    store = open_store_from_context(ctx)
+    if not any(user.role == Role.ADMIN.value for user in store.list_users()):
+        raise ConsoleError(
+            "no admin user exists, so nobody could sign in to manage prices. Create one with:\n"
+            "  chargeback users add NAME --role admin"
+        )
+    settings = ConsoleSettings(
+        default_zone=settings_from_context(ctx).timezone, secure_cookies=secure_cookies
+    )
+    typer.echo(f"console on http://{_url_host(host)}:{port}/ (Ctrl-C to stop)", err=True)
+    uvicorn.run(create_app(store, settings), host=host, port=port, log_level="info")
+
+
+def _url_host(host: str) -> str:
+    """`host` as it goes into a URL (IPv6 addresses in brackets)."""
+    return f"[{host}]" if ":" in host else host
