@@ -25,6 +25,7 @@ from chargeback.gateway.handlers.api_versions import ApiVersionsCap
 from chargeback.gateway.handlers.broker_addresses import BrokerAddresses
 from chargeback.gateway.handlers.fetch_meter import FetchMeter
 from chargeback.gateway.handlers.produce_meter import ProduceMeter
+from chargeback.gateway.handlers.sasl_identity import identity_handlers
 from chargeback.gateway.handlers.topic_names import TopicNames
 
 RequestHook = Callable[[RequestFrame], None]
@@ -35,6 +36,7 @@ def handlers_for(connection: ConnectionContext) -> list[object]:
     """The chain, in order: the one place that decides which handlers run and when."""
     return [
         ApiVersionsCap(connection),
+        *identity_handlers(connection),
         BrokerAddresses(connection),
         TopicNames(connection),
         ProduceMeter(connection),

@@ -99,6 +99,8 @@ class ClientConnection:
         while True:
             frame = await read_frame(self._client_reader, max_bytes)
             header = wire.parse_request_header(frame)
+            if self.context.admit is not None:
+                self.context.admit(header)
             self._note_client(header)
             payload = self._through_request_hooks(frame, header)
             if payload is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from chargeback.gateway.counts import UsageCounts
 from chargeback.gateway.metrics import GatewayMetrics
 from chargeback.gateway.settings import GatewaySettings
 from chargeback.gateway.topics import TopicNameCache
+from chargeback.gateway.wire import RequestHeader
 from chargeback.usage import Principal
 
 ANONYMOUS = Principal("ANONYMOUS")
@@ -44,6 +46,9 @@ class ConnectionContext:
     peer_certificate: dict[str, Any] | None = None
     # API keys some handler hooks: the gateway must be able to parse every version it offers.
     hooked_api_keys: frozenset[int] = field(default_factory=frozenset)
+    # Identity handlers may install a gate that sees every request header first and raises
+    # FrameError to close the connection (managed SASL before login, a refused TLS subject).
+    admit: Callable[[RequestHeader], None] | None = None
 
     def __str__(self) -> str:
         return f"conn={self.connection_id} client={self.client_address} port={self.gateway_port}"

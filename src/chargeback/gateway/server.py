@@ -18,6 +18,7 @@ from chargeback.gateway.context import ANONYMOUS, ConnectionContext, GatewayStat
 from chargeback.gateway.counts import UsageCounts
 from chargeback.gateway.errors import GatewayError, UpstreamError
 from chargeback.gateway.flush import Flusher
+from chargeback.gateway.handlers.sasl_upstream import login_upstream
 from chargeback.gateway.metrics import GatewayMetrics
 from chargeback.gateway.settings import GatewaySettings
 from chargeback.gateway.topics import TopicNameCache
@@ -140,6 +141,7 @@ class Gateway:
         )
         try:
             upstream = await self._connect_upstream(port)
+            await self._login_upstream(upstream)
         except UpstreamError as error:
             self.metrics.errors.labels("upstream").inc()
             log.warning("event=upstream_unreachable %s error=%r", context, str(error))
@@ -151,6 +153,21 @@ class Gateway:
             context, chain, (reader, writer), upstream, self.open_new_broker_ports
         )
         await connection.run()
+
+    async def _login_upstream(
+        self, upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter]
+    ) -> None:
+        """Log in to the broker with the gateway's own SASL credentials, if it has any."""
+        login = self.settings.identity.upstream_sasl
+        if login is None:
+            return
+        try:
+            await asyncio.wait_for(
+                login_upstream(*upstream, login), self.settings.upstream_connect_timeout_seconds
+            )
+        except (UpstreamError, TimeoutError) as error:
+            upstream[1].close()
+            raise UpstreamError(f"SASL login to the broker failed: {error!r}") from error
 
     async def _connect_upstream(
         self, port: int

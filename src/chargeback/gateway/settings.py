@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from chargeback.gateway.brokers import Endpoint
 from chargeback.gateway.errors import GatewayError
+from chargeback.gateway.identity import IdentitySettings
 
 DEFAULT_MAX_FRAME_BYTES = 128 * 1024 * 1024
 
@@ -35,6 +36,7 @@ class GatewaySettings:
     client_tls: ssl.SSLContext | None = None
     upstream_tls: ssl.SSLContext | None = None
     upstream_connect_timeout_seconds: float = 10.0
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
 
     @property
     def advertised(self) -> str:

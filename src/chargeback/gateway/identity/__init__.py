@@ -21,6 +21,7 @@ from chargeback.gateway.identity._inspection import (
     SaslState,
 )
 from chargeback.gateway.identity._managed import (
+    ILLEGAL_SASL_STATE,
     MANAGED_MECHANISMS,
     PRE_AUTHENTICATION_API_KEYS,
     AuthenticateAnswer,
@@ -52,12 +53,19 @@ from chargeback.gateway.identity._scram import (
     make_credential,
     password_matches,
 )
+from chargeback.gateway.identity._settings import (
+    CredentialSnapshot,
+    IdentitySettings,
+    SaslMode,
+    UpstreamSasl,
+)
 from chargeback.gateway.identity._tls import client_tls_context, peer_subject, server_tls_context
 
 __all__ = [
     "DEFAULT_ITERATIONS",
     "DEFAULT_OAUTH_CLAIM",
     "DEFAULT_RULES",
+    "ILLEGAL_SASL_STATE",
     "MANAGED_MECHANISMS",
     "MIN_ITERATIONS",
     "OAUTHBEARER",
@@ -68,19 +76,23 @@ __all__ = [
     "SCRAM_SHA_512",
     "AuthenticateAnswer",
     "CredentialLookup",
+    "CredentialSnapshot",
     "HandshakeAnswer",
     "IdentityError",
+    "IdentitySettings",
     "ManagedSasl",
     "ManagedState",
     "MappingRule",
     "PrincipalMappingError",
     "SaslInspection",
     "SaslMessageError",
+    "SaslMode",
     "SaslOutcome",
     "SaslState",
     "ScramClientExchange",
     "ScramCredential",
     "TlsSetupError",
+    "UpstreamSasl",
     "build_plain",
     "client_tls_context",
     "make_credential",
