@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from chargeback.cli import _pricing, _report, _serve, _tokens, _usage, _users
+from chargeback.cli import _demo, _pricing, _report, _serve, _tokens, _usage, _users
 from chargeback.cli._settings import CliState, clean_errors, load_settings
 
 app = typer.Typer(
@@ -48,6 +48,7 @@ _usage.register(app)
 _users.register(app)
 _tokens.register(app)
 _serve.register(app)
+_demo.register(app)
 
 
 def main() -> None:
