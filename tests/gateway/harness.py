@@ -1,0 +1,101 @@
+"""A gateway running in a thread of its own, and a sink that remembers what it was given."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from chargeback.broker import free_port
+from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
+from chargeback.usage import Direction, UsageRecord
+
+
+class MemorySink:
+    """A UsageSink keeping batches in memory; a batch id seen before changes nothing."""
+
+    def __init__(self) -> None:
+        self.batches: dict[str, list[UsageRecord]] = {}
+        self.failures_to_simulate = 0
+        self._lock = threading.Lock()
+
+    def write_usage(self, batch_id: str, records: Sequence[UsageRecord]) -> None:
+        with self._lock:
+            if self.failures_to_simulate > 0:
+                self.failures_to_simulate -= 1
+                raise ConnectionError("simulated store outage")
+            self.batches.setdefault(batch_id, list(records))
+
+    def bytes_by(self, direction: Direction) -> dict[tuple[str, str], int]:
+        """Return (service account, topic) -> bytes for `direction`."""
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        with self._lock:
+            for records in self.batches.values():
+                for record in records:
+                    if record.direction == direction:
+                        totals[(record.service_account, record.topic)] += record.bytes
+        return dict(totals)
+
+
+class GatewayThread:
+    """Runs a `Gateway` on an event loop in a background thread (clients under test block)."""
+
+    def __init__(self, bootstrap: str, sink: Any, **settings: Any) -> None:
+        host, port = bootstrap.rsplit(":", 1)
+        defaults: dict[str, Any] = {
+            "bootstrap_servers": (Endpoint(host, int(port)),),
+            "listen": Endpoint("127.0.0.1", _free_port_block()),
+            "cluster": "test",
+            "principal_mode": PrincipalMode.CLIENT_ID,
+            "flush_interval_seconds": 3600.0,
+        }
+        defaults.update(settings)
+        self.gateway = Gateway(GatewaySettings(**defaults), sink)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.gateway.bootstrap
+
+    def call(self, coroutine: Any) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return future.result(timeout=60)
+
+    def start(self) -> GatewayThread:
+        self._thread.start()
+        self.call(self.gateway.start())
+        return self
+
+    def stop(self) -> bool:
+        is_flushed: bool = self.call(self.gateway.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+        return is_flushed
+
+    def flush(self) -> bool:
+        return self.gateway.flush_now()
+
+
+def _free_port_block(size: int = 4) -> int:
+    """Return a port p such that p..p+size-1 look free (bootstrap plus broker ports)."""
+    for _ in range(50):
+        port = free_port()
+        if port + size < 65536 and all(_is_free(port + i) for i in range(1, size)):
+            return port
+    raise RuntimeError("no block of free ports found")
+
+
+def _is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

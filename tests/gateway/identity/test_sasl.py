@@ -1,0 +1,226 @@
+"""SASL through real gateways with real clients (confluent-kafka / librdkafka).
+
+A managed-SASL gateway in front of Tansu is a real SASL server; a pass-through gateway in front
+of it reads the exchange. Expected bytes come from the broker itself (a raw Fetch of what it
+stored), never from the gateways' own parsing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, Producer
+
+from chargeback.broker import EmbeddedBroker
+from chargeback.gateway.identity import CredentialSnapshot
+from chargeback.usage import Direction
+from tests.gateway.clients import DEADLINE_SECONDS, consume_all, create_topic, produce
+from tests.gateway.harness import MemorySink
+from tests.gateway.identity.conftest import USERS, GatewayFactory
+from tests.gateway.raw_kafka import stored_data_bytes
+
+pytestmark = pytest.mark.broker
+
+MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+def _sasl(mechanism: str, user: str, password: str | None = None) -> dict[str, Any]:
+    return {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": mechanism,
+        "sasl.username": user,
+        "sasl.password": USERS[user] if password is None else password,
+    }
+
+
+def _wait_for(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_passthrough_gateway_attributes_bytes_to_the_sasl_user(
+    broker: EmbeddedBroker,
+    gateways: GatewayFactory,
+    credentials: CredentialSnapshot,
+    topic: str,
+    mechanism: str,
+) -> None:
+    # Given a pass-through gateway in front of a managed-SASL gateway in front of Tansu
+    managed_sink, passthrough_sink = MemorySink(), MemorySink()
+    managed = gateways.managed(broker.bootstrap, managed_sink, credentials)
+    passthrough = gateways.passthrough(managed.bootstrap, passthrough_sink)
+    values = [f"order-{i}".encode() * 30 for i in range(200)]
+    # When alice produces and svc-billing reads everything, both through the pass-through gateway
+    produce(passthrough.bootstrap, topic, values, **_sasl(mechanism, "alice"))
+    consumed = consume_all(
+        passthrough.bootstrap, topic, len(values), **_sasl(mechanism, "svc-billing")
+    )
+    passthrough.flush()
+    managed.flush()
+    # Then both gateways charge the stored bytes to the SASL users, not to client ids
+    stored = stored_data_bytes(broker.bootstrap, topic)
+    assert consumed == values
+    for sink in (passthrough_sink, managed_sink):
+        assert sink.bytes_by(Direction.INGRESS) == {("alice", topic): stored}
+        assert sink.bytes_by(Direction.EGRESS) == {("svc-billing", topic): stored}
+
+
+def _authentication_failure(bootstrap: str, config: dict[str, Any], topic: str) -> Producer:
+    """Start a producer and return once librdkafka reports an authentication failure."""
+    errors: list[KafkaError] = []
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "client.id": "intruder",
+            **config,
+            "error_cb": errors.append,
+        }
+    )
+    producer.produce(topic, b"should never be stored")
+    _wait_for(
+        lambda: (
+            producer.poll(0.1) is not None
+            and any(e.code() == KafkaError._AUTHENTICATION for e in errors)
+        ),
+        "an authentication error",
+    )
+    return producer
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_wrong_password_fails_the_client_and_attributes_nothing(
+    broker: EmbeddedBroker,
+    gateways: GatewayFactory,
+    credentials: CredentialSnapshot,
+    topic: str,
+    mechanism: str,
+) -> None:
+    # Given the two gateways, and a topic that exists
+    managed_sink, passthrough_sink = MemorySink(), MemorySink()
+    managed = gateways.managed(broker.bootstrap, managed_sink, credentials)
+    passthrough = gateways.passthrough(managed.bootstrap, passthrough_sink)
+    create_topic(broker.bootstrap, topic)
+    # When alice's name comes with a wrong password
+    producer = _authentication_failure(
+        passthrough.bootstrap, _sasl(mechanism, "alice", password="not-her-password"), topic
+    )
+    producer.purge()
+    passthrough.flush()
+    managed.flush()
+    # Then the broker stored nothing and no gateway charged anyone
+    assert stored_data_bytes(broker.bootstrap, topic) == 0
+    assert passthrough_sink.bytes_by(Direction.INGRESS) == {}
+    assert managed_sink.bytes_by(Direction.INGRESS) == {}
+
+
+def test_unknown_user_fails_like_a_wrong_password(
+    broker: EmbeddedBroker, gateways: GatewayFactory, credentials: CredentialSnapshot, topic: str
+) -> None:
+    # Given a managed-SASL gateway
+    sink = MemorySink()
+    managed = gateways.managed(broker.bootstrap, sink, credentials)
+    create_topic(broker.bootstrap, topic)
+    # When a user it does not know tries SCRAM
+    producer = _authentication_failure(
+        managed.bootstrap,
+        _sasl("SCRAM-SHA-256", "alice", password="x") | {"sasl.username": "nobody"},
+        topic,
+    )
+    producer.purge()
+    managed.flush()
+    # Then nothing was stored or charged
+    assert stored_data_bytes(broker.bootstrap, topic) == 0
+    assert sink.bytes_by(Direction.INGRESS) == {}
+
+
+def test_managed_gateway_closes_connections_that_skip_authentication(
+    broker: EmbeddedBroker,
+    gateways: GatewayFactory,
+    credentials: CredentialSnapshot,
+    topic: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a managed-SASL gateway, and a topic that exists
+    sink = MemorySink()
+    managed = gateways.managed(broker.bootstrap, sink, credentials)
+    create_topic(broker.bootstrap, topic)
+    caplog.set_level(logging.WARNING, logger="chargeback.gateway")
+    # When a client without SASL tries to produce through it
+    producer = Producer({"bootstrap.servers": managed.bootstrap, "client.id": "sneaky"})
+    producer.produce(topic, b"unauthenticated")
+    _wait_for(
+        lambda: producer.poll(0.1) is not None and "before authentication" in caplog.text,
+        "the gateway to refuse the connection",
+    )
+    producer.purge()
+    managed.flush()
+    # Then the broker stored nothing and nothing was charged
+    assert stored_data_bytes(broker.bootstrap, topic) == 0
+    assert sink.bytes_by(Direction.INGRESS) == {}
+
+
+def test_gateway_logs_in_to_its_upstream_with_its_own_credentials(
+    broker: EmbeddedBroker, gateways: GatewayFactory, credentials: CredentialSnapshot, topic: str
+) -> None:
+    # Given a managed gateway that logs in upstream as gw-upstream (SCRAM-SHA-512) to another
+    # managed gateway in front of Tansu
+    from chargeback.gateway.identity import UpstreamSasl
+
+    inner_sink, outer_sink = MemorySink(), MemorySink()
+    inner = gateways.managed(broker.bootstrap, inner_sink, credentials)
+    login = UpstreamSasl("SCRAM-SHA-512", "gw-upstream", USERS["gw-upstream"])
+    outer = gateways.managed(inner.bootstrap, outer_sink, credentials, upstream_sasl=login)
+    values = [b"x" * 500 for _ in range(50)]
+    # When alice produces through the outer gateway
+    produce(outer.bootstrap, topic, values, **_sasl("SCRAM-SHA-256", "alice"))
+    outer.flush()
+    inner.flush()
+    # Then the outer gateway charges alice, the inner one the gateway's own account
+    stored = stored_data_bytes(broker.bootstrap, topic)
+    assert outer_sink.bytes_by(Direction.INGRESS) == {("alice", topic): stored}
+    assert inner_sink.bytes_by(Direction.INGRESS) == {("gw-upstream", topic): stored}
+
+
+def test_reauthentication_keeps_the_connection_and_the_principal(
+    broker: EmbeddedBroker,
+    gateways: GatewayFactory,
+    credentials: CredentialSnapshot,
+    topic: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a managed gateway whose SASL sessions last 2 s (KIP-368), behind a pass-through one
+    managed_sink, passthrough_sink = MemorySink(), MemorySink()
+    managed = gateways.managed(
+        broker.bootstrap, managed_sink, credentials, session_lifetime_ms=2000
+    )
+    passthrough = gateways.passthrough(managed.bootstrap, passthrough_sink)
+    create_topic(broker.bootstrap, topic)
+    caplog.set_level(logging.INFO, logger="chargeback.gateway.handlers")
+    producer = Producer(
+        {"bootstrap.servers": passthrough.bootstrap, "linger.ms": 0, **_sasl("PLAIN", "alice")}
+    )
+    sent = 0
+
+    def produce_one() -> bool:
+        nonlocal sent
+        producer.produce(topic, b"r" * 200)
+        sent += 1
+        producer.flush(DEADLINE_SECONDS)
+        return "event=sasl_authenticated" in caplog.text and "authentications=3" in caplog.text
+
+    # When alice keeps producing until some connection has authenticated three times
+    _wait_for(produce_one, "two re-authentications on one connection")
+    passthrough.flush()
+    managed.flush()
+    # Then every record was stored and all of it is charged to alice by both gateways
+    stored = stored_data_bytes(broker.bootstrap, topic)
+    assert stored > 0
+    assert passthrough_sink.bytes_by(Direction.INGRESS) == {("alice", topic): stored}
+    assert managed_sink.bytes_by(Direction.INGRESS) == {("alice", topic): stored}
+    assert "session expired" not in caplog.text

@@ -1,0 +1,160 @@
+"""A minimal blocking Kafka client built on kio, for expectations taken DIRECTLY from the broker.
+
+Expected bytes come from what the broker stored, read here with kio's own decoder and a
+record-batch walker written for the tests, so they never depend on the gateway's parsing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from kio.schema.fetch.v12.request import FetchPartition, FetchRequest, FetchTopic
+from kio.schema.fetch.v12.response import FetchResponse
+from kio.schema.metadata.v12.request import MetadataRequest, MetadataRequestTopic
+from kio.schema.metadata.v12.response import MetadataResponse
+from kio.schema.request_header.v2.header import RequestHeader
+from kio.serial import entity_reader, entity_writer
+from kio.static.primitive import i16, i32, i32Timedelta, i64
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """One batch the broker stored: its offset range, size on the wire, control flag."""
+
+    base_offset: int
+    next_offset: int
+    size_bytes: int
+    is_control: bool
+
+
+class RawKafka:
+    """One blocking connection speaking kio-encoded requests."""
+
+    def __init__(self, bootstrap: str, timeout_seconds: float = 20.0) -> None:
+        host, port = bootstrap.rsplit(":", 1)
+        self._socket = socket.create_connection((host, int(port)), timeout=timeout_seconds)
+        self._correlation_id = 0
+
+    def close(self) -> None:
+        self._socket.close()
+
+    def __enter__(self) -> RawKafka:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def send_raw(self, payload: bytes) -> None:
+        self._socket.sendall(struct.pack(">i", len(payload)) + payload)
+
+    def receive_raw(self) -> bytes:
+        (size,) = struct.unpack(">i", self._receive_exactly(4))
+        return self._receive_exactly(size)
+
+    def _receive_exactly(self, size: int) -> bytes:
+        chunks = bytearray()
+        while len(chunks) < size:
+            chunk = self._socket.recv(size - len(chunks))
+            if not chunk:
+                raise ConnectionError("connection closed")
+            chunks += chunk
+        return bytes(chunks)
+
+    def request(self, message: Any) -> Any:
+        self._correlation_id += 1
+        out = io.BytesIO()
+        header = RequestHeader(
+            request_api_key=i16(message.__api_key__),
+            request_api_version=i16(message.__version__),
+            correlation_id=i32(self._correlation_id),
+            client_id="raw-test-client",
+        )
+        entity_writer(RequestHeader)(out, header)
+        entity_writer(type(message))(out, message)
+        self.send_raw(out.getvalue())
+        response = self.receive_raw()
+        # Response header v1: correlation id + empty tagged fields (one zero byte).
+        assert struct.unpack_from(">i", response)[0] == self._correlation_id
+        response_type = MetadataResponse if isinstance(message, MetadataRequest) else FetchResponse
+        value, _ = entity_reader(response_type)(response, 5)
+        return value
+
+    def partitions(self, topic: str) -> list[int]:
+        request = MetadataRequest(
+            topics=(MetadataRequestTopic(topic_id=None, name=topic),),
+            allow_auto_topic_creation=False,
+            include_topic_authorized_operations=False,
+        )
+        response = self.request(request)
+        return sorted(p.partition_index for t in response.topics for p in t.partitions)
+
+    def stored_batches(self, topic: str) -> list[StoredBatch]:
+        """Every batch of every partition of `topic`, fetched from offset 0 to the end."""
+        batches: list[StoredBatch] = []
+        for partition in self.partitions(topic):
+            batches += self._partition_batches(topic, partition)
+        return batches
+
+    def _partition_batches(self, topic: str, partition: int) -> list[StoredBatch]:
+        batches: list[StoredBatch] = []
+        offset = 0
+        while True:
+            data, high_watermark = self._fetch(topic, partition, offset)
+            found = walk_batches(data)
+            batches += found
+            if found:
+                offset = found[-1].next_offset
+            if offset >= high_watermark or not found:
+                return batches
+
+    def _fetch(self, topic: str, partition: int, offset: int) -> tuple[bytes, int]:
+        request = FetchRequest(
+            # Tansu answers nothing at all to max_wait 0, so wait a little.
+            max_wait=i32Timedelta.parse(datetime.timedelta(milliseconds=200)),
+            min_bytes=i32(1),
+            topics=(
+                FetchTopic(
+                    topic=topic,
+                    partitions=(
+                        FetchPartition(
+                            partition=i32(partition),
+                            fetch_offset=i64(offset),
+                            partition_max_bytes=i32(64 * 1024 * 1024),
+                        ),
+                    ),
+                ),
+            ),
+            forgotten_topics_data=(),
+        )
+        response = self.request(request)
+        data = response.responses[0].partitions[0]
+        return bytes(data.records or b""), int(data.high_watermark)
+
+
+def walk_batches(data: bytes) -> list[StoredBatch]:
+    """Split a v2 record set into batches (test-side code, independent of the gateway's)."""
+    batches = []
+    position = 0
+    while position + 61 <= len(data):
+        base_offset, batch_length = struct.unpack_from(">qi", data, position)
+        size = 12 + batch_length
+        if position + size > len(data):
+            break
+        attributes, last_offset_delta = struct.unpack_from(">hi", data, position + 21)
+        is_control = bool(attributes & 0b10_0000)
+        batches.append(
+            StoredBatch(base_offset, base_offset + last_offset_delta + 1, size, is_control)
+        )
+        position += size
+    return batches
+
+
+def stored_data_bytes(bootstrap: str, topic: str) -> int:
+    """The size of every non-control batch the broker stored for `topic`."""
+    with RawKafka(bootstrap) as kafka:
+        return sum(b.size_bytes for b in kafka.stored_batches(topic) if not b.is_control)
