@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chargeback.cli._settings import clean_errors, open_store_from_context
+from chargeback.cli._settings import EXIT_USAGE, clean_errors, fail, open_store_from_context
 from chargeback.pricing import PriceSettings, parse_prices
 
 pricing_app = typer.Typer(no_args_is_help=True, help="Show or set the prices.")
@@ -50,8 +50,9 @@ def set_prices(
 ) -> None:
     """Change some or all prices; options left out keep their value."""
     if all(value is None for value in (ingress_per_gb, egress_per_gb, currency, gb_size)):
-        raise typer.BadParameter(
-            "give at least one of --ingress-per-gb, --egress-per-gb, --currency, --gb-size"
+        fail(
+            "give at least one of --ingress-per-gb, --egress-per-gb, --currency, --gb-size",
+            EXIT_USAGE,
         )
     store = open_store_from_context(ctx)
     prices = parse_prices(

@@ -16,7 +16,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chargeback.cli._settings import clean_errors, open_store_from_context, settings_from_context
+from chargeback.cli._settings import (
+    EXIT_USAGE,
+    clean_errors,
+    fail,
+    open_store_from_context,
+    settings_from_context,
+)
 from chargeback.pricing import round_half_up
 from chargeback.reports import (
     Cell,
@@ -140,10 +146,10 @@ def export(
     ] = Path("."),
 ) -> None:
     """Write the report's CSV file (named as the spec says) into DIR and print its path."""
+    if not output.is_dir():
+        fail(f"--output {output} is not an existing directory", EXIT_USAGE)
     query = _query(ctx, tab, period, None, as_of, tz, filter_text, sort, cluster)
     export_file = to_csv(build_report(open_store_from_context(ctx), query))
-    if not output.is_dir():
-        raise typer.BadParameter(f"{output} is not an existing directory", param_hint="--output")
     path = output / export_file.filename
     _write_atomically(path, export_file.content)
     typer.echo(str(path))
@@ -213,7 +219,8 @@ def _row_as_json(row: ReportRow) -> dict[str, Any]:
 
 
 def _exact(cell: Cell) -> str | int:
-    return f"{cell:f}" if isinstance(cell, Decimal) else cell
+    # normalize() drops representation zeros (0.20 -> 0.2); the value stays exact.
+    return f"{cell.normalize():f}" if isinstance(cell, Decimal) else cell
 
 
 def _table(result: Report) -> Table:

@@ -30,7 +30,8 @@ from chargeback.store import Store, open_store
 
 APP_NAME = "kafka-chargeback"
 EXIT_ERROR = 1
-EXIT_BAD_CONFIG = 2  # as for bad command-line usage: nothing was attempted
+EXIT_USAGE = 2  # click's code for bad command-line usage: nothing was attempted
+EXIT_BAD_CONFIG = EXIT_USAGE
 
 
 def default_db_url() -> str:
