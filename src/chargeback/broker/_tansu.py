@@ -112,6 +112,9 @@ class EmbeddedBroker:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C in the terminal reaches only our process, which stops
+            # the broker last (after clients and the gateway), instead of killing it first.
+            start_new_session=True,
         )
         self._wait_until_listening()
 
