@@ -3,7 +3,8 @@
 A `UsageRecord` says that in one time window, on one cluster, one service account moved so many
 record bytes to or from one topic. Producers of usage (the gateway, the importer) hand batches of
 records to a `UsageSink`; the store is the sink in production. `read_usage_file` reads usage
-files (spec section 7) for the importer.
+files (spec section 7) for the importer; `synthetic_days` makes seeded synthetic usage for the
+benchmark and the demo.
 """
 
 from chargeback.usage._files import USAGE_FILE_FIELDS, UsageFileError, read_usage_file
@@ -17,6 +18,7 @@ from chargeback.usage._records import (
     UsageSink,
     window_start,
 )
+from chargeback.usage._synthetic import SyntheticUsage, synthetic_day, synthetic_days
 
 __all__ = [
     "USAGE_FILE_FIELDS",
@@ -24,10 +26,13 @@ __all__ = [
     "ClusterName",
     "Direction",
     "Principal",
+    "SyntheticUsage",
     "TopicName",
     "UsageFileError",
     "UsageRecord",
     "UsageSink",
     "read_usage_file",
+    "synthetic_day",
+    "synthetic_days",
     "window_start",
 ]
