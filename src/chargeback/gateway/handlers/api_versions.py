@@ -76,9 +76,10 @@ class ApiVersionsCap:
                 raise FrameError(f"malformed ApiVersions v0 error response: {error}") from error
         else:
             message = frame.message()
-        new_message = self._capped(message)
-        if new_message is not message:
-            frame.replace(new_message)
+        # Always re-encoded, capped or not: kio leaves out tagged fields that hold their default
+        # values, which is equivalent on the wire, and it spares older clients (librdkafka 2.0,
+        # as in Debian's kcat) a parsing bug with Tansu's default-valued feature tags.
+        frame.replace(self._capped(message))
 
     def _error_code(self, frame: ResponseFrame) -> int:
         try:
