@@ -35,6 +35,7 @@ class AppLedger:
     messages_consumed: int
     messages_failed: int
     is_drained: bool
+    value_bytes_produced: int = 0  # the record values before batching and compression
 
 
 @dataclass(frozen=True, slots=True)

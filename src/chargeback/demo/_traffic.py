@@ -120,6 +120,7 @@ class Traffic:
                 messages_consumed=0,
                 messages_failed=p.record.messages_failed,
                 is_drained=True,
+                value_bytes_produced=p.record.value_bytes_sent,
             )
             for p in self.producers
         ] + [

@@ -1,0 +1,139 @@
+"""`chargeback demo` end to end: real clients through the gateway, checked through the API.
+
+One demo runs for the whole module: its apps make traffic for a while and then stop and write
+their ledger (what the broker stored for them, read directly from the broker, independent of the
+gateway), while the console stays up for the checks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.demo_process import ADMIN_PASSWORD, DemoRun, poll, start_demo, wait_for
+
+pytestmark = [pytest.mark.broker, pytest.mark.browser]
+
+TRAFFIC_SECONDS = 15
+PRODUCERS = {"orders-service", "audit-logger"}
+CONSUMERS = {"billing-consumers", "analytics-consumers", "reporting-batch"}
+SCREENSHOT = Path(__file__).parents[2] / "docs" / "images" / "demo-chargeback.png"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """A demo whose apps ran for TRAFFIC_SECONDS and wrote their ledger; console still up."""
+    run = start_demo(
+        tmp_path_factory.mktemp("demo"),
+        "--duration",
+        "600",
+        "--traffic-seconds",
+        str(TRAFFIC_SECONDS),
+    )
+    try:
+        wait_for(run.is_console_up, 60, "the console to answer")
+        wait_for(run.ledger, 120, "the apps to stop and write their ledger")
+        yield run
+    finally:
+        run.kill()
+
+
+def _bytes_by_account(demo: DemoRun, tab: str) -> dict[str, int]:
+    report = demo.api("/api/v1/chargeback", tab=tab, period="7D", metric="bytes", cluster="demo")
+    return {row["service_account"]: row["total"] for row in report["rows"]}
+
+
+def _expected(ledger: dict[str, Any], direction: str) -> dict[str, int]:
+    return {
+        app["service_account"]: app[f"{direction}_bytes"]
+        for app in ledger["apps"]
+        if app[f"{direction}_bytes"] > 0
+    }
+
+
+@pytest.mark.parametrize("direction", ["ingress", "egress"])
+def test_each_demo_account_shows_the_bytes_its_clients_really_moved(
+    demo: DemoRun, direction: str
+) -> None:
+    # Given the ledger of what the broker stored for each app
+    ledger = demo.ledger()
+    assert ledger is not None
+    expected = _expected(ledger, direction)
+
+    # When the API reports the tab, once the gateway's last counts are flushed
+    shown = poll(lambda: _bytes_by_account(demo, direction), expected.__eq__, 30)
+
+    # Then every account shows exactly the bytes of its stored batches
+    assert shown == expected
+
+
+def test_the_ledger_accounts_for_every_stored_batch_once(demo: DemoRun) -> None:
+    # Given the demo's cast: orders-service writes `orders`, audit-logger `audit-log`;
+    # billing and reporting read `orders`, analytics reads both
+    # When the ledger is read
+    ledger = demo.ledger()
+
+    # Then producers own all stored bytes, each consumer group read its topics whole
+    assert ledger is not None
+    apps = {app["service_account"]: app for app in ledger["apps"]}
+    stored = ledger["stored_bytes_by_topic"]
+    assert set(apps) == PRODUCERS | CONSUMERS
+    assert apps["orders-service"]["ingress_bytes"] == stored["orders"] > 0
+    assert apps["audit-logger"]["ingress_bytes"] == stored["audit-log"] > 0
+    assert apps["billing-consumers"]["egress_bytes"] == stored["orders"]
+    assert apps["reporting-batch"]["egress_bytes"] == stored["orders"]
+    assert apps["analytics-consumers"]["egress_bytes"] == stored["orders"] + stored["audit-log"]
+    assert all(app["is_drained"] and app["messages_failed"] == 0 for app in apps.values())
+
+
+def test_the_compressing_producer_pays_for_compressed_batches(demo: DemoRun) -> None:
+    # Given audit-logger sends repetitive lines with zstd
+    ledger = demo.ledger()
+    assert ledger is not None
+    audit = next(a for a in ledger["apps"] if a["service_account"] == "audit-logger")
+
+    # When its metered ingress is read from the API
+    metered = _bytes_by_account(demo, "ingress")["audit-logger"]
+
+    # Then it is far below the raw size of the values it produced
+    assert metered * 4 < audit["value_bytes_produced"]
+
+
+def test_the_page_shows_the_demo_accounts_to_a_signed_in_admin(demo: DemoRun) -> None:
+    # Given a browser at the console's sign-in page
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{demo.base_url}/?tab=egress&period=7D&metric=bytes&cluster=demo")
+        page.fill("#username", "admin")
+        page.fill("#password", ADMIN_PASSWORD)
+
+        # When the admin signs in
+        page.click("button[type=submit]")
+
+        # Then the table lists every consuming account, and the page can be pictured
+        for account in CONSUMERS:
+            page.locator("#table tbody").get_by_text(account, exact=True).wait_for()
+        shot = Path(demo.data_dir) / "demo-chargeback.png"
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("CHARGEBACK_SAVE_SCREENSHOTS") == "1":
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOT)
