@@ -8,6 +8,7 @@ import itertools
 import logging
 import signal
 from collections.abc import Callable
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
 
@@ -60,7 +61,7 @@ class Gateway:
         self._servers: dict[int, asyncio.Server] = {}
         self._connections: set[asyncio.Task[None]] = set()
         self._connection_ids = itertools.count(1)
-        self._metrics_server: object | None = None
+        self._metrics_server: WSGIServer | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -205,7 +206,8 @@ class Gateway:
                 await server.wait_closed()
         self._servers.clear()
         if self._metrics_server is not None:
-            self._metrics_server.shutdown()  # type: ignore[attr-defined]
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
         is_flushed = await asyncio.to_thread(self._flusher.stop)
         log.info("event=gateway_stopped flushed=%s", is_flushed)
         return is_flushed
@@ -219,7 +221,7 @@ class Gateway:
         return list(self._servers)
 
 
-def _serve_metrics(settings: GatewaySettings, metrics: GatewayMetrics) -> object:
+def _serve_metrics(settings: GatewaySettings, metrics: GatewayMetrics) -> WSGIServer:
     assert settings.metrics_port is not None
     try:
         server, _ = start_http_server(
