@@ -113,6 +113,10 @@ class DemoRun:
         assert found is not None, self.text()
         return int(found.group(1))
 
+    def is_running(self) -> bool:
+        """Whether the demo has announced itself (all parts started) and its console answers."""
+        return "Sign in as" in self.text() and self.is_console_up()
+
     def is_console_up(self) -> bool:
         """Whether the console answers its health check."""
         try:

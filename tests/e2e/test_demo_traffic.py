@@ -45,7 +45,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
         str(TRAFFIC_SECONDS),
     )
     try:
-        wait_for(run.is_console_up, 60, "the console to answer")
+        wait_for(run.is_running, 60, "the demo to start")
         wait_for(run.ledger, 120, "the apps to stop and write their ledger")
         yield run
     finally:

@@ -1,0 +1,83 @@
+"""`chargeback demo` starts, stops and leaves nothing behind: no broker process, no open port."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from collections.abc import Callable
+
+import pytest
+
+from tests.e2e.demo_process import (
+    DemoRun,
+    child_pids,
+    free_port,
+    is_alive,
+    is_port_free,
+    wait_for,
+)
+
+pytestmark = pytest.mark.broker
+
+DemoFactory = Callable[..., DemoRun]
+
+
+def _assert_nothing_left(run: DemoRun, children: list[int], ports: list[int]) -> None:
+    assert children, "the demo should have started the broker as a child process"
+    assert [pid for pid in children if is_alive(pid)] == []
+    assert [port for port in ports if not is_port_free(port)] == []
+
+
+def test_demo_stops_by_itself_at_the_end_of_its_duration(demo_factory: DemoFactory) -> None:
+    # Given a demo asked to run for a short while, up and serving
+    run = demo_factory("--duration", "8")
+    wait_for(run.is_running, 60, "the demo to start")
+    children = child_pids(run.process.pid)
+    gateway_port = run.gateway_port()
+
+    # When its duration ends
+    exit_code = run.wait_exit(120)
+
+    # Then it exited cleanly, said so, and left no process or port behind
+    assert exit_code == 0, run.text()
+    assert "Demo stopped" in run.text()
+    _assert_nothing_left(run, children, [run.port, gateway_port, gateway_port + 1])
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_demo_stops_cleanly_on_ctrl_c_or_sigterm(
+    demo_factory: DemoFactory, signal_number: signal.Signals
+) -> None:
+    # Given a demo running with no duration, its apps producing and consuming
+    run = demo_factory()
+    wait_for(run.is_running, 60, "the demo to start")
+    children = child_pids(run.process.pid)
+    gateway_port = run.gateway_port()
+
+    # When the terminal's process group gets the signal
+    run.signal_group(signal_number)
+
+    # Then it stops every part, writes its ledger and exits 0
+    exit_code = run.wait_exit(120)
+    assert exit_code == 0, run.text()
+    assert run.ledger() is not None
+    _assert_nothing_left(run, children, [run.port, gateway_port, gateway_port + 1])
+
+
+def test_demo_refuses_a_console_port_in_use_with_a_clear_message(
+    demo_factory: DemoFactory,
+) -> None:
+    # Given the console port is taken by another program
+    port = free_port()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen(1)
+
+        # When the demo is started on that port
+        run = demo_factory("--duration", "30", port=port)
+        exit_code = run.wait_exit(60)
+
+    # Then it fails with a one-line message naming the option and the port, no traceback
+    assert exit_code == 1
+    assert f"error: --port: cannot listen on 127.0.0.1:{port}" in run.text()
+    assert "Traceback" not in run.text()
