@@ -87,7 +87,7 @@ class UsageCounts:
         if not isinstance(topic, uuid.UUID):
             return topic
         name = self._topics.name_of(topic)
-        if name is None and (everything or key[3] + WINDOW_SECONDS < oldest_window):
+        if name is None and (everything or key[3] + WINDOW_SECONDS <= oldest_window):
             return unresolved_topic_name(topic)
         return name
 
