@@ -36,13 +36,14 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
-    """A demo whose apps ran for TRAFFIC_SECONDS and wrote their ledger; console still up."""
+    """A demo with history whose apps ran TRAFFIC_SECONDS and wrote their ledger; console up."""
     run = start_demo(
         tmp_path_factory.mktemp("demo"),
         "--duration",
         "600",
         "--traffic-seconds",
         str(TRAFFIC_SECONDS),
+        "--history",
     )
     try:
         wait_for(run.is_running, 60, "the demo to start")
@@ -137,3 +138,21 @@ def test_the_page_shows_the_demo_accounts_to_a_signed_in_admin(demo: DemoRun) ->
     if os.environ.get("CHARGEBACK_SAVE_SCREENSHOTS") == "1":
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_history_fills_the_months_before_this_one_under_its_own_cluster(demo: DemoRun) -> None:
+    # Given the demo was started with --history
+    # When the API reports the last 12 months of the synthetic cluster
+    report = demo.api(
+        "/api/v1/chargeback",
+        tab="ingress",
+        period="12M",
+        metric="bytes",
+        cluster="synthetic-history",
+    )
+
+    # Then each of the 11 whole months before the current one has usage, on synthetic accounts
+    assert len(report["buckets"]) == 12
+    assert all(total > 0 for total in report["column_totals"][:11])
+    assert report["rows"]
+    assert {row["service_account"] for row in report["rows"]}.isdisjoint(PRODUCERS | CONSUMERS)

@@ -22,6 +22,7 @@ from chargeback.broker import EmbeddedBroker
 from chargeback.demo._admin import AdminLogin, ensure_admin
 from chargeback.demo._cast import DEMO_CLUSTER
 from chargeback.demo._history import add_history
+from chargeback.demo._prices import DEMO_PRICES, seed_demo_prices
 from chargeback.demo._services import ConsoleThread, GatewayThread, bind_loopback, free_port_pair
 from chargeback.demo._traffic import Traffic, create_topics
 from chargeback.store import Store, open_store
@@ -62,6 +63,11 @@ def run_demo(options: DemoOptions, say: Say) -> None:
         store = open_store(store_url(options.data_dir))
         stack.callback(store.close)
         login = ensure_admin(store, options.admin_password)
+        if seed_demo_prices(store):
+            say(
+                f"Example prices set: {DEMO_PRICES.ingress_per_gb} {DEMO_PRICES.currency} per "
+                f"produced GB, {DEMO_PRICES.egress_per_gb} per consumed GB (change them any time)."
+            )
         if options.with_history:
             add_history(store, say)
         traffic = _start_parts(options, store, stack)
