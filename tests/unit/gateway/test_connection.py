@@ -1,0 +1,168 @@
+"""The connection loop against a scripted broker, for what Tansu cannot show.
+
+Tansu answers acks=0 and knows no version newer than kio does; Apache Kafka never answers
+acks=0, and a future broker speaks versions the gateway cannot parse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Callable
+
+import pytest
+from kio.schema.produce.v9.request import ProduceRequest
+from kio.static.primitive import i16
+
+from chargeback.broker import free_port
+from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
+from chargeback.usage import Direction
+from tests.gateway.harness import MemorySink
+from tests.unit.gateway.framing import request_frame
+
+Script = Callable[[bytes], bytes | None]
+
+
+class ScriptedBroker:
+    """Answers each request frame with `script(frame)` (None: no answer), remembering frames."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.received: list[bytes] = []
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                (size,) = struct.unpack(">i", await reader.readexactly(4))
+                frame = await reader.readexactly(size)
+                self.received.append(frame)
+                answer = self.script(frame)
+                if answer is not None:
+                    writer.write(struct.pack(">i", len(answer)) + answer)
+                    await writer.drain()
+        except asyncio.IncompleteReadError:
+            writer.close()
+            await writer.wait_closed()
+
+
+async def _gateway(broker: ScriptedBroker, sink: MemorySink) -> Gateway:
+    settings = GatewaySettings(
+        bootstrap_servers=(Endpoint("127.0.0.1", broker.port),),
+        listen=Endpoint("127.0.0.1", free_port()),
+        principal_mode=PrincipalMode.CLIENT_ID,
+        flush_interval_seconds=3600,
+    )
+    gateway = Gateway(settings, sink)
+    await gateway.start()
+    return gateway
+
+
+async def _exchange(gateway: Gateway, frames: list[bytes], answers: int) -> list[bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
+    for frame in frames:
+        writer.write(struct.pack(">i", len(frame)) + frame)
+    await writer.drain()
+    received = []
+    for _ in range(answers):
+        (size,) = struct.unpack(">i", await reader.readexactly(4))
+        received.append(await reader.readexactly(size))
+    writer.close()
+    await writer.wait_closed()
+    return received
+
+
+def _correlation_id(frame: bytes) -> bytes:
+    return frame[4:8]
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    return MemorySink()
+
+
+async def test_a_version_newer_than_kio_knows_passes_both_ways_untouched(
+    sink: MemorySink,
+) -> None:
+    # Given: Produce v99 from a future client; the future broker answers with future bytes
+    request = struct.pack(">hhih", 0, 99, 77, 6) + b"future" + b"\x00\x01opaque-future-body"
+    answer = struct.pack(">i", 77) + b"\x00future-response-body\xff"
+    broker = ScriptedBroker(lambda _frame: answer)
+    await broker.start()
+    gateway = await _gateway(broker, sink)
+    # When
+    received = await _exchange(gateway, [request], answers=1)
+    await gateway.stop()
+    await broker.stop()
+    # Then
+    assert broker.received == [request]
+    assert received == [answer]
+    unmetered = gateway.metrics.registry.get_sample_value(
+        "chargeback_gateway_unmetered_frames_total", {"api": "produce", "version": "99"}
+    )
+    assert unmetered == 1.0
+    assert sink.bytes_by(Direction.INGRESS) == {}
+
+
+def _produce(acks: int, correlation_id: int) -> bytes:
+    from tests.unit.gateway.test_skim import _produce_request
+
+    message = _produce_request(9)
+    message = type(message)(
+        transactional_id=None,
+        acks=i16(acks),
+        timeout=message.timeout,
+        topic_data=message.topic_data,
+    )
+    assert isinstance(message, ProduceRequest)
+    return request_frame(message, correlation_id).raw
+
+
+async def test_acks_zero_gets_no_answer_and_the_next_request_is_not_held_up(
+    sink: MemorySink,
+) -> None:
+    # Given: Kafka-style broker: no answer to acks=0, echo-style answer to anything else
+    def kafka_like(frame: bytes) -> bytes | None:
+        api_key, _, correlation_id = struct.unpack_from(">hhi", frame)
+        if api_key == 0:
+            return None
+        return struct.pack(">i", correlation_id) + b"heartbeat-answer"
+
+    broker = ScriptedBroker(kafka_like)
+    await broker.start()
+    gateway = await _gateway(broker, sink)
+    heartbeat = struct.pack(">hhih", 12, 0, 2, 1) + b"h" + b"heartbeat-body"
+    # When
+    received = await _exchange(gateway, [_produce(0, 1), heartbeat], answers=1)
+    await gateway.stop()
+    await broker.stop()
+    # Then: the two batches of the skim test's Produce (30 and 31 bytes) count as sent
+    assert received == [struct.pack(">i", 2) + b"heartbeat-answer"]
+    assert sink.bytes_by(Direction.INGRESS) == {("unit-test", "t"): 61}
+
+
+async def test_pipelined_requests_come_back_in_order_with_exact_correlation(
+    sink: MemorySink,
+) -> None:
+    # Given
+    broker = ScriptedBroker(lambda frame: frame[4:8] + b"answer-" + frame[4:8])
+    await broker.start()
+    gateway = await _gateway(broker, sink)
+    requests = [struct.pack(">hhih", 12, 0, n, 1) + b"c" + b"body" for n in (5, 3, 9, 1)]
+    # When
+    received = await _exchange(gateway, requests, answers=4)
+    await gateway.stop()
+    await broker.stop()
+    # Then
+    assert [r[:4] for r in received] == [struct.pack(">i", n) for n in (5, 3, 9, 1)]
+    assert broker.received == requests
