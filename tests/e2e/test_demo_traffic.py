@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.browser]
 TRAFFIC_SECONDS = 15
 PRODUCERS = {"orders-service", "audit-logger"}
 CONSUMERS = {"billing-consumers", "analytics-consumers", "reporting-batch"}
-SCREENSHOT = Path(__file__).parents[2] / "docs" / "images" / "demo-chargeback.png"
+IMAGES = Path(__file__).parents[2] / "docs" / "images"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -114,32 +114,6 @@ def test_the_compressing_producer_pays_for_compressed_batches(demo: DemoRun) -> 
     assert metered * 4 < audit["value_bytes_produced"]
 
 
-def test_the_page_shows_the_demo_accounts_to_a_signed_in_admin(demo: DemoRun) -> None:
-    # Given a browser at the console's sign-in page
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{demo.base_url}/?tab=egress&period=7D&metric=bytes&cluster=demo")
-        page.fill("#username", "admin")
-        page.fill("#password", ADMIN_PASSWORD)
-
-        # When the admin signs in
-        page.click("button[type=submit]")
-
-        # Then the table lists every consuming account, and the page can be pictured
-        for account in CONSUMERS:
-            page.locator("#table tbody").get_by_text(account, exact=True).wait_for()
-        shot = Path(demo.data_dir) / "demo-chargeback.png"
-        page.screenshot(path=str(shot), full_page=True)
-        browser.close()
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("CHARGEBACK_SAVE_SCREENSHOTS") == "1":
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, SCREENSHOT)
-
-
 def test_history_fills_the_months_before_this_one_under_its_own_cluster(demo: DemoRun) -> None:
     # Given the demo was started with --history
     # When the API reports the last 12 months of the synthetic cluster
@@ -156,3 +130,59 @@ def test_history_fills_the_months_before_this_one_under_its_own_cluster(demo: De
     assert all(total > 0 for total in report["column_totals"][:11])
     assert report["rows"]
     assert {row["service_account"] for row in report["rows"]}.isdisjoint(PRODUCERS | CONSUMERS)
+
+
+def _screenshot_after_sign_in(
+    demo: DemoRun, view: str, rows: set[str] | None, name: str
+) -> tuple[Path, set[str]]:
+    """Sign in as admin at `view`, wait for `rows` (or any row), screenshot; return row names."""
+    shot = demo.data_dir / name
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{demo.base_url}/{view}")
+        page.fill("#username", "admin")
+        page.fill("#password", ADMIN_PASSWORD)
+        page.click("button[type=submit]")
+        body = page.locator("#table tbody")
+        for account in rows or set():
+            body.get_by_text(account, exact=True).wait_for()
+        body.locator("tr").first.wait_for()
+        shown = {text.strip() for text in body.locator("tr > :first-child").all_inner_texts()}
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    if os.environ.get("CHARGEBACK_SAVE_SCREENSHOTS") == "1":
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, IMAGES / name)
+    return shot, shown
+
+
+def test_the_page_shows_the_live_demo_accounts_to_a_signed_in_admin(demo: DemoRun) -> None:
+    # Given the Egress tab of the demo cluster, bytes, last 7 days
+    view = "?tab=egress&period=7D&metric=bytes&cluster=demo"
+
+    # When the admin signs in and the table has loaded
+    shot, shown = _screenshot_after_sign_in(demo, view, CONSUMERS, "demo-live-traffic.png")
+
+    # Then the table lists exactly the consuming accounts
+    assert shown == CONSUMERS
+    assert shot.stat().st_size > 10_000
+
+
+def test_the_page_shows_a_year_of_cost_with_history(demo: DemoRun) -> None:
+    # Given the Overall Cost tab over 12 months, all clusters
+    view = "?tab=overall&period=12M&metric=cost"
+    expected = {
+        row["service_account"]
+        for row in demo.api("/api/v1/chargeback", tab="overall", period="12M")["rows"]
+    }
+
+    # When the admin signs in and the table has loaded
+    shot, shown = _screenshot_after_sign_in(demo, view, None, "demo-chargeback.png")
+
+    # Then the page lists the same accounts as the API, live and synthetic
+    assert shown == expected
+    assert shown >= PRODUCERS | CONSUMERS
+    assert shot.stat().st_size > 10_000
