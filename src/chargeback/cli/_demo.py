@@ -47,7 +47,8 @@ def demo(
         typer.Option(
             "--data-dir",
             metavar="DIR",
-            help="Where the demo keeps its store and ledger [default: the user's data dir].",
+            help="Where the demo keeps its store and ledger (default: a 'demo' folder in the "
+            "user's data directory).",
             file_okay=False,
         ),
     ] = None,
@@ -75,8 +76,8 @@ def demo(
             "--gateway-port",
             min=1,
             max=65534,
-            help="Bootstrap port of the metering gateway (the broker's port is the next one) "
-            "[default: any free pair].",
+            help="Bootstrap port of the metering gateway on 127.0.0.1; it also uses the next "
+            "port, for the broker (default: two free ports).",
         ),
     ] = None,
 ) -> None:

@@ -31,6 +31,8 @@ _log = logging.getLogger("chargeback.demo")
 STORE_FILE_NAME = "chargeback.db"
 
 Say = Callable[[str], None]
+# Live traffic is megabytes, which cost fractions of a cent: bytes show it better than money.
+_LIVE_VIEW = f"tab=egress&period=7D&metric=bytes&cluster={DEMO_CLUSTER}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ def _announce(options: DemoOptions, login: AdminLogin, gateway_bootstrap: str, s
         how = "the password given with --admin-password"
     say(f"Chargeback console: {url}")
     say(f"  Sign in as '{login.name}' with {how}.")
+    say(f"  Live bytes of the demo's apps: {url}?{_LIVE_VIEW}")
     say(f"  Metered Kafka bootstrap (the gateway): {gateway_bootstrap}; client.id is the account.")
     say(f"  Data directory: {options.data_dir}")
     say("  Live traffic shows on the page within a minute (the gateway flushes every 2 s).")

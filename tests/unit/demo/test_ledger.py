@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import pytest
 
 from chargeback.demo._apps import ConsumerRecord, ProducerRecord
@@ -22,7 +24,7 @@ STORED = {
 
 def test_a_producer_pays_each_batch_holding_its_offsets_once() -> None:
     # Given a producer whose offsets 0, 1, 2 (one batch) and 4 (another) were acknowledged
-    record = ProducerRecord(delivered_offsets={("orders", 0): [0, 1, 2, 4]})
+    record = ProducerRecord(delivered_offsets={("orders", 0): array("q", [0, 1, 2, 4])})
 
     # When its ingress is settled
     settled = ingress_bytes(record, batches_by_partition(STORED))
@@ -33,7 +35,7 @@ def test_a_producer_pays_each_batch_holding_its_offsets_once() -> None:
 
 def test_a_delivered_offset_in_no_stored_batch_is_an_error() -> None:
     # Given an acknowledged offset the broker does not hold
-    record = ProducerRecord(delivered_offsets={("orders", 0): [9]})
+    record = ProducerRecord(delivered_offsets={("orders", 0): array("q", [9])})
 
     # When its ingress is settled
     with pytest.raises(DemoError) as raised:
