@@ -22,7 +22,7 @@ class CertificateFiles:
     key: Path
 
 
-class TestCa:
+class ThrowawayCa:
     """A throw-away certificate authority."""
 
     def __init__(self, directory: Path, name: str = "Chargeback Test CA") -> None:

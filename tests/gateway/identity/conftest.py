@@ -16,7 +16,7 @@ from chargeback.gateway.identity import (
     make_credential,
 )
 from tests.gateway.harness import GatewayThread, MemorySink
-from tests.gateway.identity.certificates import TestCa
+from tests.gateway.identity.certificates import ThrowawayCa
 
 # Gateway users of the managed-SASL gateway, and their passwords.
 USERS = {"alice": "alice-secret", "svc-billing": "billing-pw", "gw-upstream": "gw-pw"}
@@ -73,6 +73,6 @@ def gateways() -> Iterator[GatewayFactory]:
 
 
 @pytest.fixture
-def ca(tmp_path: Path) -> TestCa:
+def ca(tmp_path: Path) -> ThrowawayCa:
     """A throw-away CA writing its files under the test's temporary directory."""
-    return TestCa(tmp_path)
+    return ThrowawayCa(tmp_path)
