@@ -7,7 +7,13 @@ text into settings, raising `PricingError` with a message that names the bad fie
 
 from chargeback.pricing._currencies import CURRENCY_CODES
 from chargeback.pricing._errors import PricingError
-from chargeback.pricing._money import cost_of, round_half_up
+from chargeback.pricing._money import (
+    cost_of,
+    costs_of,
+    round_half_up,
+    sum_money,
+    sums_of_money,
+)
 from chargeback.pricing._prices import (
     MAX_PRICE_DECIMAL_PLACES,
     GbUnit,
@@ -27,9 +33,12 @@ __all__ = [
     "PricingError",
     "check_price",
     "cost_of",
+    "costs_of",
     "parse_currency",
     "parse_gb_unit",
     "parse_price",
     "parse_prices",
     "round_half_up",
+    "sum_money",
+    "sums_of_money",
 ]

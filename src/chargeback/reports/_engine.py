@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, Inexact, localcontext
+from decimal import Decimal
 
-from chargeback.pricing import PriceSettings, cost_of
+from chargeback.pricing import PriceSettings, costs_of, sum_money, sums_of_money
 from chargeback.reports._model import (
     SERVICE_ACCOUNT_COLUMN,
     TOTAL_COLUMN,
@@ -25,7 +25,6 @@ from chargeback.reports.errors import ReportError
 from chargeback.usage import Direction
 
 _HUNDRED = Decimal(100)
-_EXACT_DIGITS = 200  # as pricing.cost_of, whose exact costs these sums add up
 _TAB_DIRECTIONS = {
     Tab.OVERALL: (Direction.INGRESS, Direction.EGRESS),
     Tab.INGRESS: (Direction.INGRESS,),
@@ -104,6 +103,8 @@ def _fetch_totals(
 
 def _bytes_grid(totals: Iterable[UsageTotalLike], buckets: Sequence[Bucket]) -> BytesGrid:
     index_of = {bucket.first_day: index for index, bucket in enumerate(buckets)}
+    bucket_count = len(buckets)
+    # Direction is a StrEnum, so a plain "ingress" from a store finds its key too.
     grid: BytesGrid = {Direction.INGRESS: {}, Direction.EGRESS: {}}
     for total in totals:
         index = index_of.get(total.bucket_start)
@@ -111,9 +112,10 @@ def _bytes_grid(totals: Iterable[UsageTotalLike], buckets: Sequence[Bucket]) -> 
             # The store answers exactly the asked range; anything else is a store bug, and a
             # silently dropped byte would be worse than a loud failure.
             raise ReportError(f"usage for bucket {total.bucket_start} is outside the period")
-        cells = grid[Direction(total.direction)].setdefault(
-            total.service_account, [0] * len(buckets)
-        )
+        accounts = grid[total.direction]
+        cells = accounts.get(total.service_account)
+        if cells is None:
+            cells = accounts[total.service_account] = [0] * bucket_count
         cells[index] += total.bytes
     return grid
 
@@ -126,37 +128,42 @@ def _lines(
         base = Metric.COST if tab is Tab.OVERALL else Metric.BYTES
         return _percentages(_lines(tab, base, grid, prices, bucket_count), bucket_count)
     accounts = sorted({name for d in _TAB_DIRECTIONS[tab] for name in grid[d]})
-    value_of = _cost_cells if metric is Metric.COST else _byte_cells
-    lines = []
-    for account in accounts:
-        cells = value_of(tab, account, grid, prices, bucket_count)
-        lines.append(_Line(account, cells, _sum(cells, _zero(metric))))
-    return lines
+    if metric is Metric.BYTES:
+        return [_byte_line(tab, account, grid, bucket_count) for account in accounts]
+    return _cost_lines(tab, accounts, grid, prices, bucket_count)
 
 
-def _byte_cells(
-    tab: Tab, account: str, grid: BytesGrid, prices: PriceSettings, bucket_count: int
-) -> tuple[Cell, ...]:
-    del prices  # bytes need no prices; the signature matches _cost_cells
+def _byte_line(tab: Tab, account: str, grid: BytesGrid, bucket_count: int) -> _Line:
     cells = [0] * bucket_count
     for direction in _TAB_DIRECTIONS[tab]:
         for index, byte_count in enumerate(grid[direction].get(account, ())):
             cells[index] += byte_count
-    return tuple(cells)
+    return _Line(account, tuple(cells), sum(cells))
 
 
-def _cost_cells(
-    tab: Tab, account: str, grid: BytesGrid, prices: PriceSettings, bucket_count: int
-) -> tuple[Cell, ...]:
+def _cost_lines(
+    tab: Tab, accounts: Sequence[str], grid: BytesGrid, prices: PriceSettings, bucket_count: int
+) -> list[_Line]:
+    """Cost lines, priced in one go: a report of thousands of accounts has ~10**5 cells."""
     no_usage = [0] * bucket_count
     costs_per_direction = [
-        [
-            cost_of(byte_count, _price_per_gb(direction, prices), prices.gb_unit)
-            for byte_count in grid[direction].get(account, no_usage)
-        ]
+        costs_of(
+            [count for account in accounts for count in grid[direction].get(account, no_usage)],
+            _price_per_gb(direction, prices),
+            prices.gb_unit,
+        )
         for direction in _TAB_DIRECTIONS[tab]
     ]
-    return tuple(_sum(costs, Decimal(0)) for costs in zip(*costs_per_direction, strict=True))
+    if len(costs_per_direction) == 1:
+        costs = costs_per_direction[0]
+    else:
+        costs = sums_of_money(zip(*costs_per_direction, strict=True))
+    rows = [costs[i * bucket_count : (i + 1) * bucket_count] for i in range(len(accounts))]
+    totals = sums_of_money(rows)
+    return [
+        _Line(account, tuple(row), total)
+        for account, row, total in zip(accounts, rows, totals, strict=True)
+    ]
 
 
 def _price_per_gb(direction: Direction, prices: PriceSettings) -> Decimal:
@@ -249,22 +256,20 @@ def _rows(lines: Iterable[_Line]) -> tuple[ReportRow, ...]:
 
 
 def _column_totals(lines: Sequence[_Line], bucket_count: int, zero: Cell) -> tuple[Cell, ...]:
-    return tuple(_sum((line.cells[index] for line in lines), zero) for index in range(bucket_count))
+    columns = zip(*(line.cells for line in lines), strict=True)
+    if isinstance(zero, Decimal):
+        return tuple(sums_of_money(columns)) if lines else (zero,) * bucket_count
+    return tuple(sum(column) for column in columns) if lines else (zero,) * bucket_count
 
 
 def _sum(values: Iterable[Cell], zero: Cell) -> Cell:
     """Exact sum starting from `zero`, so bytes stay int and money stays Decimal.
 
-    Costs in binary GB carry up to ~60 significant digits, more than the default 28; the
-    Inexact trap makes any rounding here an error rather than a silently wrong total.
+    Costs in binary GB carry more digits than the default 28, hence `sum_money`.
     """
-    with localcontext() as context:
-        context.prec = _EXACT_DIGITS
-        context.traps[Inexact] = True
-        total = zero
-        for value in values:
-            total += value
-        return total
+    if isinstance(zero, Decimal):
+        return sum_money(Decimal(value) for value in values)
+    return sum(int(value) for value in values)
 
 
 def _zero(metric: Metric) -> Cell:
