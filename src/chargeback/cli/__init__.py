@@ -10,7 +10,16 @@ from typing import Annotated
 
 import typer
 
-from chargeback.cli import _demo, _pricing, _report, _serve, _tokens, _usage, _users
+from chargeback.cli import (
+    _demo,
+    _gateway_users,
+    _pricing,
+    _report,
+    _serve,
+    _tokens,
+    _usage,
+    _users,
+)
 from chargeback.cli._settings import CliState, clean_errors, load_settings
 
 app = typer.Typer(
@@ -49,6 +58,7 @@ _users.register(app)
 _tokens.register(app)
 _serve.register(app)
 _demo.register(app)
+_gateway_users.register(app)
 
 
 def main() -> None:
