@@ -3,6 +3,7 @@ Typer's CliRunner; the last test logs a real client in with a user that the CLI 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from chargeback.gateway import PrincipalMode
 from chargeback.gateway.identity import SaslMode, ScramCredential, password_matches
 from chargeback.store import open_store
 from chargeback.usage import Direction
-from tests.gateway.clients import create_topic, produce
+from tests.gateway.clients import DEADLINE_SECONDS, create_topic, produce
 from tests.gateway.harness import MemorySink
 from tests.gateway.identity.conftest import GatewayFactory
 from tests.gateway.raw_kafka import stored_data_bytes
@@ -146,9 +147,12 @@ def test_user_added_by_the_cli_logs_in_and_a_removed_one_no_longer_can(
         {"bootstrap.servers": gateway.bootstrap, **login, "error_cb": errors.append}
     )
     producer.produce(topic, b"after removal")
+    deadline = time.monotonic() + DEADLINE_SECONDS
     while not any(e.code() == KafkaError._AUTHENTICATION for e in errors):
+        assert time.monotonic() < deadline, "the removed user was never refused"
         producer.poll(0.1)
     producer.purge()
+    producer.flush(0)
     built.refresher.stop()
     store.close()
     gateway.flush()

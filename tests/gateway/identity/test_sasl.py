@@ -112,6 +112,7 @@ def test_wrong_password_fails_the_client_and_attributes_nothing(
         passthrough.bootstrap, _sasl(mechanism, "alice", password="not-her-password"), topic
     )
     producer.purge()
+    producer.flush(0)
     passthrough.flush()
     managed.flush()
     # Then the broker stored nothing and no gateway charged anyone
@@ -134,6 +135,7 @@ def test_unknown_user_fails_like_a_wrong_password(
         topic,
     )
     producer.purge()
+    producer.flush(0)
     managed.flush()
     # Then nothing was stored or charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0
@@ -160,6 +162,7 @@ def test_managed_gateway_closes_connections_that_skip_authentication(
         "the gateway to refuse the connection",
     )
     producer.purge()
+    producer.flush(0)
     managed.flush()
     # Then the broker stored nothing and nothing was charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0

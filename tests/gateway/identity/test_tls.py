@@ -95,6 +95,7 @@ def test_subject_that_no_rule_maps_is_refused_and_charged_nothing(
         assert time.monotonic() < deadline, "the gateway never refused the subject"
         producer.poll(0.1)
     producer.purge()
+    producer.flush(0)
     gateway.flush()
     # Then the broker stored nothing and nobody was charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0
@@ -155,6 +156,7 @@ def test_broker_whose_certificate_another_ca_signed_is_not_used(
         assert time.monotonic() < deadline, "the gateway never refused the broker certificate"
         producer.poll(0.1)
     producer.purge()
+    producer.flush(0)
     outer.flush()
     # Then nothing reached the broker and nothing was charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0
