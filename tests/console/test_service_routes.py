@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from chargeback.store import Store
+from chargeback.store import Store, StoreError
 from tests.console.conftest import ADMIN_HEADERS, VIEWER, VIEWER_HEADERS, VIEWER_PASSWORD, sign_in
 from tests.console.seed import seed
 
@@ -120,3 +121,19 @@ async def test_the_page_escapes_what_users_typed_into_the_url(client: httpx.Asyn
     # Then
     assert page.status_code == 200
     assert "<script>alert(1)</script>" not in page.text
+
+
+async def test_a_failing_store_answers_503_without_showing_its_error(
+    client: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a store whose reads fail (the database went away)
+    def failing_read(*args: object) -> object:
+        raise StoreError("store at postgresql://db.internal/billing: connection refused")
+
+    monkeypatch.setattr(store, "daily_usage", failing_read)
+    monkeypatch.setattr(store, "monthly_usage", failing_read)
+    # When
+    answer = await client.get("/api/v1/chargeback", headers=VIEWER_HEADERS)
+    # Then
+    assert answer.status_code == 503
+    assert answer.json() == {"detail": "the store could not answer; the console's log says why"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -20,7 +21,9 @@ from chargeback.console.deps import ForbiddenError, NotAuthenticatedError, requi
 from chargeback.console.web import STATIC_DIR, login_router, page_router
 from chargeback.pricing import PricingError
 from chargeback.reports import ReportError
-from chargeback.store import Store
+from chargeback.store import Store, StoreError
+
+_log = logging.getLogger(__name__)
 
 # Paths that answer scripts (JSON, 401) rather than people (HTML, redirect to the login page).
 _MACHINE_PREFIXES = ("/api/", "/metrics", "/openapi.json")
@@ -111,6 +114,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ReportError, _unprocessable)
     app.add_exception_handler(PricingError, _unprocessable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StoreError, _store_unavailable)
 
 
 def _is_machine_path(path: str) -> bool:
@@ -141,6 +145,14 @@ async def _unprocessable(request: Request, error: Exception) -> Response:
     if isinstance(error, PriceFieldsError):
         body["errors"] = error.errors
     return JSONResponse(body, status_code=422)
+
+
+async def _store_unavailable(request: Request, error: Exception) -> Response:
+    # The store's message may name hosts and tables: it goes to the log, not to the browser.
+    _log.error("store error path=%s error=%s", request.url.path, error)
+    return JSONResponse(
+        {"detail": "the store could not answer; the console's log says why"}, status_code=503
+    )
 
 
 async def _invalid_request(request: Request, error: Exception) -> Response:
