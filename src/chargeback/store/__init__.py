@@ -7,6 +7,7 @@ local-day and local-month rollups, kept in step with it by every write, answer r
 """
 
 from chargeback.store._errors import StoreError
+from chargeback.store._rollups import UsageGrid
 from chargeback.store._rows import ApiTokenRow, GatewayUserRow, ImportResult, UsageTotal, UserRow
 from chargeback.store._store import Store, open_store
 
@@ -16,6 +17,7 @@ __all__ = [
     "ImportResult",
     "Store",
     "StoreError",
+    "UsageGrid",
     "UsageTotal",
     "UserRow",
     "open_store",

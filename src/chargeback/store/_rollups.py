@@ -1,14 +1,17 @@
-"""Per-zone rollups: building them for a new zone, and reading daily and monthly totals.
+"""Per-zone rollups: building them for a new zone, and reading day and month grids from them.
 
-`usage_daily` and `usage_monthly` hold, per materialized zone, the bytes of every (cluster,
-service account, direction) per local day and per local month. Writes keep them current
-(`_usage_writes.add_to_rollups`); a zone asked for the first time is built here from raw usage.
+`usage_days` holds, per materialized zone, (cluster, service account, direction, local month)
+rows with the bytes of each day of that month; `usage_months` holds (..., local year) rows with
+the bytes of each month. Writes keep them current (`_usage_writes.add_to_rollups`); a zone
+asked for the first time is built here from raw usage, in SQL.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -18,7 +21,6 @@ from chargeback.store._rows import UsageTotal
 from chargeback.store._zones import (
     SECONDS_PER_DAY,
     day_number,
-    day_start,
     load_zone,
     month_ends,
     month_number,
@@ -28,6 +30,31 @@ from chargeback.store._zones import (
 from chargeback.usage import Direction
 
 _DIRECTIONS = {direction.value: direction for direction in Direction}
+# Rows read by the grid queries start with (period, service_account, direction, buckets...).
+_FIRST_BUCKET = 3
+_Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageGrid:
+    """Bytes per (service account, direction) per bucket, ready to lay out as a table.
+
+    `bytes_by_key[(account, direction)][i]` is the bytes of bucket `bucket_starts[i]` (a local
+    day, or the first day of a local month). Keys with no bytes in any bucket are left out.
+    """
+
+    bucket_starts: list[date]
+    bytes_by_key: dict[tuple[str, Direction], list[int]]
+
+    def totals(self) -> list[UsageTotal]:
+        """The grid as one `UsageTotal` per non-zero cell."""
+        starts = self.bucket_starts
+        return [
+            UsageTotal(account, direction, starts[index], byte_count)
+            for (account, direction), row in self.bytes_by_key.items()
+            for index, byte_count in enumerate(row)
+            if byte_count
+        ]
 
 
 def is_materialized(connection: Connection, zone: str) -> bool:
@@ -47,55 +74,88 @@ def materialize(connection: Connection, zone: str) -> bool:
         connection.execute(sa.text("LOCK TABLE usage IN SHARE MODE"))
     if is_materialized(connection, zone):
         return False
-    first_s, last_s = connection.execute(
-        sa.select(
-            sa.func.min(t.usage.c.window_start_utc_s), sa.func.max(t.usage.c.window_start_utc_s)
-        )
-    ).one()
+    window = t.usage.c.window_start_utc_s
+    first_s, last_s = connection.execute(sa.select(sa.func.min(window), sa.func.max(window))).one()
     if first_s is not None:
-        _build_daily(connection, zone, first_s, last_s)
-        _build_monthly(connection, zone, first_s, last_s)
+        _build_days(connection, zone, first_s, last_s)
+        _build_months(connection, zone)
     connection.execute(
         sa.insert(t.rollup_zones).values(zone=zone, materialized_at_utc=datetime.now(UTC))
     )
     return True
 
 
-def _build_daily(connection: Connection, zone: str, first_s: int, last_s: int) -> None:
-    segments = offset_segments(load_zone(zone), first_s, last_s)
-    window = t.usage.c.window_start_utc_s
-    offset_s = _piecewise(window, segments)
-    local_day = ((window + offset_s) // _integer(SECONDS_PER_DAY)).label("local_day")
-    columns = [t.usage.c.cluster, t.usage.c.service_account, t.usage.c.direction]
-    daily = sa.select(
-        sa.literal(zone, sa.Text), local_day, *columns, sa.func.sum(t.usage.c.bytes)
-    ).group_by(sa.literal_column("local_day"), *columns)
-    connection.execute(
-        sa.insert(t.usage_daily).from_select(
-            ["zone", "local_day", "cluster", "service_account", "direction", "bytes"], daily
-        )
+def _build_days(connection: Connection, zone: str, first_s: int, last_s: int) -> None:
+    usage = t.usage.c
+    offset_s = _piecewise(
+        usage.window_start_utc_s, offset_segments(load_zone(zone), first_s, last_s)
     )
+    local_day = (usage.window_start_utc_s + offset_s) // _integer(SECONDS_PER_DAY)
+    names = [usage.cluster, usage.service_account, usage.direction]
+    daily = (
+        sa.select(*names, local_day.label("local_day"), sa.func.sum(usage.bytes).label("bytes"))
+        .group_by(*names, sa.literal_column("local_day"))
+        .subquery("daily")
+    )
+    # Local days reach at most one day past the UTC days of the first and last window.
+    ends = month_ends(first_s // SECONDS_PER_DAY - 1, last_s // SECONDS_PER_DAY + 1)
+    month_firsts = [ends[0][0] - 40] + [end for end, _month in ends[:-1]]
+    months = [month for _end, month in ends]
+    month = _piecewise(daily.c.local_day, list(zip(month_firsts, months, strict=True)))
+    first_day = _piecewise(
+        daily.c.local_day,
+        [
+            (start, day_number(month_start(m)))
+            for start, m in zip(month_firsts, months, strict=True)
+        ],
+    )
+    placed = sa.select(
+        daily.c.cluster,
+        daily.c.service_account,
+        daily.c.direction,
+        month.label("month"),
+        (daily.c.local_day - first_day).label("day_index"),
+        daily.c.bytes,
+    ).subquery("placed")
+    _insert_pivot(connection, zone, t.usage_days, placed, placed.c.month, placed.c.day_index)
 
 
-def _build_monthly(connection: Connection, zone: str, first_s: int, last_s: int) -> None:
-    # Days cover at most first_s - 14 h to last_s + 14 h: the widest offsets there are.
-    ends = month_ends((first_s // SECONDS_PER_DAY) - 1, (last_s // SECONDS_PER_DAY) + 1)
-    day = t.usage_daily.c.local_day
-    # Month m + 1 starts on the day month m ends; the first month covers everything before.
-    starts = [(ends[0][0] - 1, ends[0][1])] + [(end, month + 1) for end, month in ends[:-1]]
-    local_month = _piecewise(day, starts).label("local_month")
-    columns = [t.usage_daily.c.cluster, t.usage_daily.c.service_account, t.usage_daily.c.direction]
-    monthly = (
+def _build_months(connection: Connection, zone: str) -> None:
+    days = t.usage_days.c
+    month_total = sum((days[name] for name in t.DAY_COLUMNS[1:]), start=days[t.DAY_COLUMNS[0]])
+    placed = (
         sa.select(
-            sa.literal(zone, sa.Text), local_month, *columns, sa.func.sum(t.usage_daily.c.bytes)
+            days.cluster,
+            days.service_account,
+            days.direction,
+            (days.month // _integer(12)).label("year"),
+            (days.month % _integer(12)).label("month_index"),
+            month_total.label("bytes"),
         )
-        .where(t.usage_daily.c.zone == zone)
-        .group_by(sa.literal_column("local_month"), *columns)
+        .where(days.zone == zone)
+        .subquery("placed")
     )
+    _insert_pivot(connection, zone, t.usage_months, placed, placed.c.year, placed.c.month_index)
+
+
+def _insert_pivot(
+    connection: Connection,
+    zone: str,
+    table: sa.Table,
+    placed: sa.Subquery,
+    period: sa.ColumnElement[int],
+    index: sa.ColumnElement[int],
+) -> None:
+    """Insert one row per (period, cluster, account, direction); bucket i sums where index = i."""
+    bucket_names = [column.name for column in table.columns][5:]
+    names = [placed.c.cluster, placed.c.service_account, placed.c.direction]
+    buckets = [
+        sa.func.sum(sa.case((index == _integer(position), placed.c.bytes), else_=_integer(0)))
+        for position in range(len(bucket_names))
+    ]
+    pivot = sa.select(sa.literal(zone, sa.Text), period, *names, *buckets).group_by(period, *names)
     connection.execute(
-        sa.insert(t.usage_monthly).from_select(
-            ["zone", "local_month", "cluster", "service_account", "direction", "bytes"], monthly
-        )
+        sa.insert(table).from_select([column.name for column in table.columns], pivot)
     )
 
 
@@ -105,8 +165,8 @@ def _piecewise(
     """The value of the last (start, value) piece whose start is at most `column`.
 
     `pieces` are sorted by start; the first covers everything before the second. Numbers are
-    written into the SQL: they are ints we computed, and a query with hundreds of bound
-    parameters per row is slower to plan.
+    written into the SQL (ints we computed): hundreds of bound parameters per query would be
+    slower to plan, and PostgreSQL would not see SELECT and GROUP BY expressions as equal.
     """
     if len(pieces) == 1:
         return _integer(pieces[0][1])
@@ -123,75 +183,106 @@ def _integer(number: int) -> sa.ColumnElement[int]:
     return sa.literal_column(str(int(number)), sa.BigInteger)
 
 
-def daily_totals(
+def daily_grid(
     connection: Connection, zone: str, first_day: date, last_day: date, cluster: str | None
-) -> list[UsageTotal]:
-    """Bytes per (service account, direction, local day) from `first_day` to `last_day`."""
-    daily = t.usage_daily.c
-    query = (
-        sa.select(daily.service_account, daily.direction, daily.local_day, sa.func.sum(daily.bytes))
-        .where(daily.zone == zone)
-        .where(daily.local_day.between(day_number(first_day), day_number(last_day)))
-        .group_by(daily.service_account, daily.direction, daily.local_day)
-    )
-    if cluster is not None:
-        query = query.where(daily.cluster == cluster)
-    days: dict[int, date] = {}
-    totals = []
-    for account, direction, day, byte_count in connection.execute(query):
-        bucket = days.get(day)
-        if bucket is None:
-            bucket = days[day] = day_start(day)
-        totals.append(UsageTotal(account, _DIRECTIONS[direction], bucket, int(byte_count)))
-    return totals
+) -> UsageGrid:
+    """Bytes per (service account, direction) per local day from `first_day` to `last_day`."""
+    day_count = (last_day - first_day).days + 1
+    if day_count < 1:
+        return UsageGrid([], {})
+    first_month, last_month = month_number(first_day), month_number(last_day)
+    # Per month: which of its day columns fall into the range, and where they go in the grid.
+    placement = {}
+    for month in range(first_month, last_month + 1):
+        start = max(first_day, month_start(month))
+        end = min(last_day, month_start(month + 1) - timedelta(days=1))
+        first_column = _FIRST_BUCKET + start.day - 1
+        placement[month] = (
+            first_column,
+            first_column + end.day - start.day + 1,
+            (start - first_day).days,
+        )
+    rows = _grid_rows(connection, t.usage_days, zone, first_month, last_month, cluster)
+    grid = _fill_grid(rows, placement, day_count)
+    return UsageGrid([first_day + timedelta(days=n) for n in range(day_count)], grid)
 
 
-def monthly_totals(
+def monthly_grid(
     connection: Connection, zone: str, first_month: date, last_day: date, cluster: str | None
-) -> list[UsageTotal]:
-    """Bytes per (service account, direction, local month), the last month up to `last_day`.
-
-    Complete months come from the month rollup; the month of `last_day` from its days.
-    """
+) -> UsageGrid:
+    """Bytes per (service account, direction) per local month from `first_month`'s month to
+    `last_day`'s, which counts only up to `last_day`."""
     first, last = month_number(first_month), month_number(last_day)
     if first > last:
-        return []
-    totals = _complete_months(connection, zone, first, last - 1, cluster) if first < last else []
-    partial = t.usage_daily.c
-    query = (
-        sa.select(partial.service_account, partial.direction, sa.func.sum(partial.bytes))
-        .where(partial.zone == zone)
-        .where(partial.local_day.between(day_number(month_start(last)), day_number(last_day)))
-        .group_by(partial.service_account, partial.direction)
-    )
-    if cluster is not None:
-        query = query.where(partial.cluster == cluster)
-    bucket = month_start(last)
-    totals.extend(
-        UsageTotal(account, _DIRECTIONS[direction], bucket, int(byte_count))
-        for account, direction, byte_count in connection.execute(query)
-    )
-    return totals
+        return UsageGrid([], {})
+    month_count = last - first + 1
+    grid: dict[tuple[str, Direction], list[int]] = {}
+    if first < last:  # complete months come from the year rows
+        first_year, last_year = first // 12, (last - 1) // 12
+        placement = {}
+        for year in range(first_year, last_year + 1):
+            start, end = max(first, year * 12), min(last - 1, year * 12 + 11)
+            placement[year] = (
+                _FIRST_BUCKET + start % 12,
+                _FIRST_BUCKET + end % 12 + 1,
+                start - first,
+            )
+        rows = _grid_rows(connection, t.usage_months, zone, first_year, last_year, cluster)
+        grid = _fill_grid(rows, placement, month_count)
+    _add_partial_month(connection, zone, last, last_day, cluster, grid, month_count)
+    return UsageGrid([month_start(month) for month in range(first, last + 1)], grid)
 
 
-def _complete_months(
-    connection: Connection, zone: str, first: int, last: int, cluster: str | None
-) -> list[UsageTotal]:
-    monthly = t.usage_monthly.c
-    query = (
-        sa.select(
-            monthly.service_account,
-            monthly.direction,
-            monthly.local_month,
-            sa.func.sum(monthly.bytes),
-        )
-        .where(monthly.zone == zone)
-        .where(monthly.local_month.between(first, last))
-        .group_by(monthly.service_account, monthly.direction, monthly.local_month)
-    )
+def _add_partial_month(
+    connection: Connection,
+    zone: str,
+    month: int,
+    last_day: date,
+    cluster: str | None,
+    grid: dict[tuple[str, Direction], list[int]],
+    month_count: int,
+) -> None:
+    """Add the days of `month` up to `last_day` to the last bucket of `grid`."""
+    end_column = _FIRST_BUCKET + last_day.day
+    for row in _grid_rows(connection, t.usage_days, zone, month, month, cluster):
+        month_bytes = sum(row[_FIRST_BUCKET:end_column])
+        if not month_bytes:
+            continue
+        key = (row[1], _DIRECTIONS[row[2]])
+        values = grid.get(key)
+        if values is None:
+            values = grid[key] = [0] * month_count
+        values[-1] += month_bytes
+
+
+def _grid_rows(
+    connection: Connection,
+    table: sa.Table,
+    zone: str,
+    first_period: int,
+    last_period: int,
+    cluster: str | None,
+) -> list[_Row]:
+    columns = table.c
+    period = columns[table.columns.keys()[1]]
+    query = sa.select(
+        period, columns.service_account, columns.direction, *list(table.columns)[5:]
+    ).where(columns.zone == zone, period.between(first_period, last_period))
     if cluster is not None:
-        query = query.where(monthly.cluster == cluster)
-    return [
-        UsageTotal(account, _DIRECTIONS[direction], month_start(month), int(byte_count))
-        for account, direction, month, byte_count in connection.execute(query)
-    ]
+        query = query.where(columns.cluster == cluster)
+    return [tuple(row) for row in connection.execute(query)]
+
+
+def _fill_grid(
+    rows: list[_Row], placement: dict[int, tuple[int, int, int]], bucket_count: int
+) -> dict[tuple[str, Direction], list[int]]:
+    grid: dict[tuple[str, Direction], list[int]] = {}
+    for row in rows:
+        first_column, end_column, first_bucket = placement[row[0]]
+        key = (row[1], _DIRECTIONS[row[2]])
+        values = grid.get(key)
+        if values is None:
+            values = grid[key] = [0] * bucket_count
+        for bucket, byte_count in enumerate(row[first_column:end_column], start=first_bucket):
+            values[bucket] += byte_count
+    return {key: values for key, values in grid.items() if any(values)}

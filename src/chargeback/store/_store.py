@@ -23,6 +23,7 @@ from chargeback.store._engine import (
     write_transaction,
 )
 from chargeback.store._errors import StoreError
+from chargeback.store._rollups import UsageGrid
 from chargeback.store._rows import ApiTokenRow, GatewayUserRow, ImportResult, UsageTotal, UserRow
 from chargeback.store._usage_writes import (
     WRITE_CHUNK_ROWS,
@@ -174,14 +175,13 @@ class Store:
     ) -> list[UsageTotal]:
         """Bytes per service account, direction and local day in `zone`, days inclusive.
 
-        `cluster` None sums all clusters. Rows come in no particular order.
+        `cluster` None sums all clusters. Rows come in no particular order; a total of zero
+        bytes is not listed. `daily_grid` is the faster form of the same numbers.
 
         Raises:
             StoreError: unknown zone or database failure.
         """
-        self._ensure_zone(zone)
-        with self._reading() as connection:
-            return _rollups.daily_totals(connection, zone, first_day, last_day, cluster)
+        return self.daily_grid(zone, first_day, last_day, cluster).totals()
 
     def monthly_usage(
         self, zone: str, first_month: date, last_day: date, cluster: str | None
@@ -189,12 +189,37 @@ class Store:
         """Bytes per service account, direction and local month, from `first_month`'s month to
         `last_day`'s, which counts only up to `last_day`; `bucket_start` is the 1st of the month.
 
+        `monthly_grid` is the faster form of the same numbers.
+
+        Raises:
+            StoreError: unknown zone or database failure.
+        """
+        return self.monthly_grid(zone, first_month, last_day, cluster).totals()
+
+    def daily_grid(
+        self, zone: str, first_day: date, last_day: date, cluster: str | None
+    ) -> UsageGrid:
+        """Bytes per (service account, direction) as one list per key, one entry per local day.
+
         Raises:
             StoreError: unknown zone or database failure.
         """
         self._ensure_zone(zone)
         with self._reading() as connection:
-            return _rollups.monthly_totals(connection, zone, first_month, last_day, cluster)
+            return _rollups.daily_grid(connection, zone, first_day, last_day, cluster)
+
+    def monthly_grid(
+        self, zone: str, first_month: date, last_day: date, cluster: str | None
+    ) -> UsageGrid:
+        """Bytes per (service account, direction) as one list per key, one entry per local
+        month; the month of `last_day` counts only up to `last_day`.
+
+        Raises:
+            StoreError: unknown zone or database failure.
+        """
+        self._ensure_zone(zone)
+        with self._reading() as connection:
+            return _rollups.monthly_grid(connection, zone, first_month, last_day, cluster)
 
     def clusters(self) -> list[str]:
         """Every cluster that has usage, by name."""

@@ -1,8 +1,8 @@
 """The tables, as SQLAlchemy Core sees them. Alembic's revisions create them; keep both in step.
 
-Times of usage are integer seconds since the Unix epoch (UTC), local days are integer days since
-1970-01-01 and local months are `year * 12 + month - 1`: integers compare, group and convert
-the same way on SQLite and PostgreSQL, and reports convert them without parsing text.
+Times of usage are integer seconds since the Unix epoch (UTC) and local months are
+`year * 12 + month - 1`: integers compare, group and convert the same way on SQLite and
+PostgreSQL, and reports convert them without parsing text.
 """
 
 from __future__ import annotations
@@ -70,29 +70,31 @@ rollup_zones = sa.Table(
     sa.Column("materialized_at_utc", UtcDateTime, nullable=False),
 )
 
-usage_daily = sa.Table(
-    "usage_daily",
-    metadata,
-    sa.Column("zone", sa.Text, primary_key=True),
-    sa.Column("local_day", sa.Integer, primary_key=True),
-    sa.Column("cluster", sa.Text, primary_key=True),
-    sa.Column("service_account", sa.Text, primary_key=True),
-    sa.Column("direction", sa.Text, primary_key=True),
-    sa.Column("bytes", sa.BigInteger, nullable=False),
-    **_KEEP_ROWS_IN_KEY_ORDER,
-)
+# One column per day of a month, per month of a year: a report of 2,000 accounts over 30 days
+# reads ~8,000 rows of these instead of ~120,000 narrow (account, day) rows.
+DAY_COLUMNS = [f"d{day:02d}" for day in range(1, 32)]
+MONTH_COLUMNS = [f"m{month:02d}" for month in range(1, 13)]
 
-usage_monthly = sa.Table(
-    "usage_monthly",
-    metadata,
-    sa.Column("zone", sa.Text, primary_key=True),
-    sa.Column("local_month", sa.Integer, primary_key=True),
-    sa.Column("cluster", sa.Text, primary_key=True),
-    sa.Column("service_account", sa.Text, primary_key=True),
-    sa.Column("direction", sa.Text, primary_key=True),
-    sa.Column("bytes", sa.BigInteger, nullable=False),
-    **_KEEP_ROWS_IN_KEY_ORDER,
-)
+
+def _rollup_table(name: str, period: str, bucket_columns: list[str]) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("zone", sa.Text, primary_key=True),
+        sa.Column(period, sa.Integer, primary_key=True),
+        sa.Column("cluster", sa.Text, primary_key=True),
+        sa.Column("service_account", sa.Text, primary_key=True),
+        sa.Column("direction", sa.Text, primary_key=True),
+        *[sa.Column(name, sa.BigInteger, nullable=False) for name in bucket_columns],
+        **_KEEP_ROWS_IN_KEY_ORDER,
+    )
+
+
+# Bytes per local day: one row per (zone, month, cluster, account, direction), `month` being
+# `year * 12 + month - 1` and d01..d31 the days of that month (zero past its end).
+usage_days = _rollup_table("usage_days", "month", DAY_COLUMNS)
+# Bytes per local month: one row per (zone, year, cluster, account, direction), m01..m12.
+usage_months = _rollup_table("usage_months", "year", MONTH_COLUMNS)
 
 price_settings = sa.Table(
     "price_settings",

@@ -22,7 +22,7 @@ from chargeback.usage import WINDOW_SECONDS, Direction, UsageRecord
 
 # (cluster, service_account, topic, direction, window_start_utc_s)
 RawKey = tuple[str, str, str, str, int]
-# (cluster, service_account, direction, local day or month)
+# (cluster, service_account, direction, local month or year)
 RollupKey = tuple[str, str, str, int]
 # Rows per INSERT statement list: bounds memory while importing millions of rows.
 WRITE_CHUNK_ROWS = 20_000
@@ -131,33 +131,38 @@ def add_usage(connection: Connection, totals: Mapping[RawKey, int]) -> None:
 def add_to_rollups(connection: Connection, zone_name: str, totals: Mapping[RawKey, int]) -> None:
     """Add raw `totals` to the local-day and local-month rollups of `zone_name`."""
     zone = ZoneInfo(zone_name)
-    day_cache: dict[int, int] = {}
-    days: dict[RollupKey, int] = defaultdict(int)
+    places: dict[int, tuple[int, int]] = {}  # window -> (local month, day of month - 1)
+    days: dict[RollupKey, list[int]] = {}  # (cluster, account, direction, month) -> 31 days
     for (cluster, account, _topic, direction, window_s), byte_count in totals.items():
-        day = day_cache.get(window_s)
-        if day is None:
-            day = day_cache[window_s] = local_day_of(zone, window_s)
-        days[(cluster, account, direction, day)] += byte_count
-    months: dict[RollupKey, int] = defaultdict(int)
-    month_cache: dict[int, int] = {}
-    for (cluster, account, direction, day), byte_count in days.items():
-        month = month_cache.get(day)
-        if month is None:
-            month = month_cache[day] = month_number(day_start(day))
-        months[(cluster, account, direction, month)] += byte_count
-    _upsert_adding(connection, t.usage_daily, _rollup_rows(zone_name, days))
-    _upsert_adding(connection, t.usage_monthly, _rollup_rows(zone_name, months))
+        place = places.get(window_s)
+        if place is None:
+            local_day = day_start(local_day_of(zone, window_s))
+            place = places[window_s] = (month_number(local_day), local_day.day - 1)
+        key = (cluster, account, direction, place[0])
+        row = days.get(key)
+        if row is None:
+            row = days[key] = [0] * len(t.DAY_COLUMNS)
+        row[place[1]] += byte_count
+    months: dict[RollupKey, list[int]] = {}  # (cluster, account, direction, year) -> 12 months
+    for (cluster, account, direction, month), row in days.items():
+        year, month_of_year = divmod(month, 12)
+        year_row = months.get((cluster, account, direction, year))
+        if year_row is None:
+            year_row = months[(cluster, account, direction, year)] = [0] * len(t.MONTH_COLUMNS)
+        year_row[month_of_year] += sum(row)
+    _upsert_adding(connection, t.usage_days, _rollup_rows(zone_name, days))
+    _upsert_adding(connection, t.usage_months, _rollup_rows(zone_name, months))
 
 
-def _rollup_rows(zone: str, sums: Mapping[RollupKey, int]) -> list[tuple[object, ...]]:
+def _rollup_rows(zone: str, rows: Mapping[RollupKey, list[int]]) -> list[tuple[object, ...]]:
     return [
-        (zone, number, cluster, account, direction, byte_count)
-        for (cluster, account, direction, number), byte_count in sums.items()
+        (zone, period, cluster, account, direction, *buckets)
+        for (cluster, account, direction, period), buckets in rows.items()
     ]
 
 
 def _upsert_adding(connection: Connection, table: sa.Table, rows: list[tuple[object, ...]]) -> None:
-    """Insert `rows` (values in column order); where a key exists, add to its stored bytes.
+    """Insert `rows` (values in column order); where a key exists, add to its stored counts.
 
     Plain DB-API executemany: SQLAlchemy's per-row parameter processing cost more than the
     database's own work at the benchmark's 10**7 rows.
@@ -171,11 +176,13 @@ def _upsert_sql(connection: Connection, table: sa.Table) -> str:
     placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     columns = [column.name for column in table.columns]
     keys = [column.name for column in table.primary_key.columns]
+    sums = ", ".join(
+        f"{name} = {table.name}.{name} + excluded.{name}" for name in columns if name not in keys
+    )
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 (names from our tables)
         f"VALUES ({', '.join([placeholder] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(keys)}) "
-        f"DO UPDATE SET bytes = {table.name}.bytes + excluded.bytes"
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sums}"
     )
 
 

@@ -32,8 +32,8 @@ def downgrade() -> None:
         "console_users",
         "settings",
         "price_settings",
-        "usage_monthly",
-        "usage_daily",
+        "usage_months",
+        "usage_days",
         "rollup_zones",
         "usage_clusters",
         "usage_batches",
@@ -68,15 +68,22 @@ def _create_rollup_tables() -> None:
         sa.Column("zone", sa.Text, primary_key=True),
         sa.Column("materialized_at_utc", sa.DateTime, nullable=False),
     )
-    for name, bucket in (("usage_daily", "local_day"), ("usage_monthly", "local_month")):
+    # Bytes per local day (d01..d31 of a month) and per local month (m01..m12 of a year).
+    for name, period, prefix, buckets in (
+        ("usage_days", "month", "d", 31),
+        ("usage_months", "year", "m", 12),
+    ):
         op.create_table(
             name,
             sa.Column("zone", sa.Text, primary_key=True),
-            sa.Column(bucket, sa.Integer, primary_key=True),
+            sa.Column(period, sa.Integer, primary_key=True),
             sa.Column("cluster", sa.Text, primary_key=True),
             sa.Column("service_account", sa.Text, primary_key=True),
             sa.Column("direction", sa.Text, primary_key=True),
-            sa.Column("bytes", sa.BigInteger, nullable=False),
+            *[
+                sa.Column(f"{prefix}{n:02d}", sa.BigInteger, nullable=False)
+                for n in range(1, buckets + 1)
+            ],
             **_NO_ROWID,
         )
 
