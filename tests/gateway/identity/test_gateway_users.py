@@ -153,6 +153,7 @@ def test_user_added_by_the_cli_logs_in_and_a_removed_one_no_longer_can(
         producer.poll(0.1)
     producer.purge()
     producer.flush(0)
+    del producer  # closes its connections before the gateways stop
     built.refresher.stop()
     store.close()
     gateway.flush()

@@ -113,6 +113,7 @@ def test_wrong_password_fails_the_client_and_attributes_nothing(
     )
     producer.purge()
     producer.flush(0)
+    del producer  # closes its connections before the gateways stop
     passthrough.flush()
     managed.flush()
     # Then the broker stored nothing and no gateway charged anyone
@@ -136,6 +137,7 @@ def test_unknown_user_fails_like_a_wrong_password(
     )
     producer.purge()
     producer.flush(0)
+    del producer  # closes its connections before the gateways stop
     managed.flush()
     # Then nothing was stored or charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0
@@ -163,6 +165,7 @@ def test_managed_gateway_closes_connections_that_skip_authentication(
     )
     producer.purge()
     producer.flush(0)
+    del producer  # closes its connections before the gateways stop
     managed.flush()
     # Then the broker stored nothing and nothing was charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0

@@ -96,6 +96,7 @@ def test_subject_that_no_rule_maps_is_refused_and_charged_nothing(
         producer.poll(0.1)
     producer.purge()
     producer.flush(0)
+    del producer  # closes its connections before the gateways stop
     gateway.flush()
     # Then the broker stored nothing and nobody was charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0
@@ -157,6 +158,7 @@ def test_broker_whose_certificate_another_ca_signed_is_not_used(
         producer.poll(0.1)
     producer.purge()
     producer.flush(0)
+    del producer  # closes its connections before the gateways stop
     outer.flush()
     # Then nothing reached the broker and nothing was charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0
