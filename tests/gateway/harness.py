@@ -47,7 +47,7 @@ class GatewayThread:
         host, port = bootstrap.rsplit(":", 1)
         defaults: dict[str, Any] = {
             "bootstrap_servers": (Endpoint(host, int(port)),),
-            "listen": Endpoint("127.0.0.1", _free_port_block()),
+            "listen": Endpoint("127.0.0.1", free_port_block()),
             "cluster": "test",
             "principal_mode": PrincipalMode.CLIENT_ID,
             "flush_interval_seconds": 3600.0,
@@ -81,7 +81,7 @@ class GatewayThread:
         return self.gateway.flush_now()
 
 
-def _free_port_block(size: int = 4) -> int:
+def free_port_block(size: int = 4) -> int:
     """Return a port p such that p..p+size-1 look free (bootstrap plus broker ports)."""
     for _ in range(50):
         port = free_port()

@@ -12,6 +12,7 @@ import typer
 
 from chargeback.cli import (
     _demo,
+    _gateway,
     _gateway_users,
     _pricing,
     _report,
@@ -59,6 +60,7 @@ _tokens.register(app)
 _serve.register(app)
 _demo.register(app)
 _gateway_users.register(app)
+_gateway.register(app)
 
 
 def main() -> None:

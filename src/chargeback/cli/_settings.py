@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     """SQLAlchemy URL of the store; empty means `default_db_url()`."""
     timezone: str = "UTC"
     """Default reporting time zone (IANA name) when `--tz` is not given."""
+    gateway: dict[str, Any] = {}
+    """The `[gateway]` table: `chargeback gateway` options by name; checked by that command."""
 
     @field_validator("timezone")
     @classmethod

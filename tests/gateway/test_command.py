@@ -1,0 +1,98 @@
+"""`chargeback gateway` as a process: options, config file, the store as sink, SIGTERM flush."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from chargeback.broker import EmbeddedBroker, free_port
+from chargeback.store import open_store
+from chargeback.usage import Direction
+from tests.gateway.clients import DEADLINE_SECONDS, produce
+from tests.gateway.harness import free_port_block
+from tests.gateway.raw_kafka import stored_data_bytes
+
+pytestmark = pytest.mark.broker
+
+
+def _chargeback() -> str:
+    path = shutil.which("chargeback", path=str(Path(sys.executable).parent))
+    assert path is not None, "the chargeback command is not installed in the venv"
+    return path
+
+
+def _wait_until_serving(metrics_port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1].decode()
+        try:
+            httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError("the gateway did not start")
+
+
+def _ingress_in_store(db_url: str) -> dict[str, int]:
+    store = open_store(db_url)
+    try:
+        today = datetime.now(UTC).date()
+        totals = store.daily_usage("UTC", today, today, "cmd-test")
+    finally:
+        store.close()
+    return {t.service_account: t.bytes for t in totals if t.direction == Direction.INGRESS}
+
+
+def test_the_command_meters_into_the_store_and_flushes_on_sigterm(
+    broker: EmbeddedBroker, tmp_path: Path, topic: str
+) -> None:
+    # Given: options partly in the config file's [gateway] table, partly on the command line
+    db_url = f"sqlite:///{tmp_path / 'usage.db'}"
+    listen_port, metrics_port = free_port_block(), free_port()
+    config = tmp_path / "chargeback.toml"
+    config.write_text(
+        f'[gateway]\nbootstrap_server = "{broker.bootstrap}"\ncluster = "cmd-test"\n'
+        f"flush_interval = 3600\nmetrics_port = {metrics_port}\n"
+    )
+    command = [_chargeback(), "--db", db_url, "--config", str(config), "gateway"]
+    command += ["--listen", f"127.0.0.1:{listen_port}", "--principal", "client-id"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_until_serving(metrics_port, process)
+        produce(f"127.0.0.1:{listen_port}", topic, [b"x" * 700] * 60, **{"client.id": "cmd"})
+        # When: a flush interval of an hour, so only the shutdown can write the usage
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=DEADLINE_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    # Then
+    assert process.returncode == 0, stderr.decode()
+    assert _ingress_in_store(db_url) == {"cmd": stored_data_bytes(broker.bootstrap, topic)}
+    assert "event=flushed" in stderr.decode()
+
+
+def test_a_bad_option_is_named_and_nothing_starts(tmp_path: Path) -> None:
+    # Given
+    db_url = f"sqlite:///{tmp_path / 'usage.db'}"
+    command = [_chargeback(), "--db", db_url, "gateway", "--bootstrap-server", "kafka:9092"]
+    # When
+    result = subprocess.run(
+        [*command, "--listen", "127.0.0.1:99999"],
+        capture_output=True,
+        timeout=DEADLINE_SECONDS,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    # Then
+    assert result.returncode == 2
+    assert "--listen: '127.0.0.1:99999' is not HOST:PORT" in result.stderr.decode()
