@@ -21,7 +21,7 @@ from kio.schema.index import api_key_map
 
 from chargeback.gateway import wire
 from chargeback.gateway.chain import Chain
-from chargeback.gateway.context import ConnectionContext
+from chargeback.gateway.context import ANONYMOUS, ConnectionContext
 from chargeback.gateway.errors import FrameError
 from chargeback.gateway.frames import RequestFrame, ResponseFrame, encode_response
 from chargeback.gateway.settings import PrincipalMode
@@ -114,8 +114,9 @@ class ClientConnection:
         self._metrics.requests.labels(api_key_map.get(header.api_key, str(header.api_key))).inc()
         if header.client_id != self.context.client_id:
             self.context.client_id = header.client_id
-            if self._settings.principal_mode == PrincipalMode.CLIENT_ID and header.client_id:
-                self.context.principal = Principal(header.client_id)
+            if self._settings.principal_mode == PrincipalMode.CLIENT_ID:
+                # An empty client id names nobody (spec section 1).
+                self.context.principal = Principal(header.client_id or ANONYMOUS)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "event=request %s api_key=%d version=%d correlation_id=%d",
