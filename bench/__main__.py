@@ -12,6 +12,7 @@ import sys
 # name -> module (under bench/) whose main(argv) runs it
 BENCHMARKS = {
     "reports": "bench.reports",
+    "gateway": "bench.gateway",
 }
 
 

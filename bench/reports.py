@@ -132,14 +132,15 @@ def _bench_backend(backend: str, url: str, usage: SyntheticUsage, args: argparse
         # up to date, as in production once the console has shown that zone.
         store.materialize_zone(args.zone)
         if not args.reuse:
-            _bench_writes(store, usage)
+            store_rows_per_s = _bench_writes(store, usage)
+            _plain_insert_baseline(url, usage, store_rows_per_s)
         baselines = _baselines(url, args.repeat)
         _bench_reports(store, usage, args, baselines)
     finally:
         store.close()
 
 
-def _bench_writes(store: Store, usage: SyntheticUsage) -> None:
+def _bench_writes(store: Store, usage: SyntheticUsage) -> float:
     write_s = generate_s = 0.0
     rows = 0
     for day_index in range(usage.days):
@@ -159,6 +160,47 @@ def _bench_writes(store: Store, usage: SyntheticUsage) -> None:
     console.print(
         f"[bold]write rate: {rows / write_s:,.0f} rows/s[/] ({rows:,} rows in {write_s:.1f} s, "
         f"one batch per day through Store.write_usage; generating them took {generate_s:.1f} s)"
+    )
+    return rows / write_s
+
+
+def _plain_insert_baseline(url: str, usage: SyntheticUsage, store_rows_per_s: float) -> None:
+    """Rows/s of a plain multi-row INSERT of one day's records into an unindexed scratch table."""
+    rows = [
+        {
+            "cluster": r.cluster,
+            "service_account": r.service_account,
+            "topic": r.topic,
+            "direction": r.direction.value,
+            "window_start_utc_s": int(r.window_start_utc.timestamp()),
+            "bytes": r.bytes,
+        }
+        for r in synthetic_day(usage, 0)
+    ]
+    insert = sa.text(
+        "INSERT INTO bench_plain (cluster, service_account, topic, direction,"
+        " window_start_utc_s, bytes) VALUES (:cluster, :service_account, :topic, :direction,"
+        " :window_start_utc_s, :bytes)"
+    )
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "CREATE TABLE bench_plain (cluster TEXT, service_account TEXT, topic TEXT, "
+                "direction TEXT, window_start_utc_s BIGINT, bytes BIGINT)"
+            )
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            connection.execute(insert, rows)
+        plain_rows_per_s = len(rows) / (time.perf_counter() - started)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE bench_plain")
+    finally:
+        engine.dispose()
+    console.print(
+        f"baseline: plain INSERT of {len(rows):,} rows into an unindexed table "
+        f"{plain_rows_per_s:,.0f} rows/s; the store writes at "
+        f"{store_rows_per_s / plain_rows_per_s:.2f} × that (it also upserts, keeps rollups)"
     )
 
 
