@@ -31,6 +31,13 @@ from chargeback.usage import Principal
 log = logging.getLogger(__name__)
 
 _PRODUCE_KEY = 0
+_FETCH_KEY = 1
+_CORRELATION_ID_BYTES = 4
+# Fetch v16+ may carry broker addresses (node endpoints) that must be rewritten, which needs
+# the whole response; up to v15 a Fetch response is never changed, so it can be streamed.
+LAST_FETCH_VERSION_WITHOUT_ADDRESSES = 15
+STREAM_THRESHOLD_BYTES = 256 * 1024
+_STREAM_CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -156,10 +163,15 @@ class ClientConnection:
 
     async def _responses(self) -> None:
         max_bytes = self._settings.max_frame_bytes
+        reader = self._upstream_reader
         while True:
-            frame = await read_frame(self._upstream_reader, max_bytes)
-            correlation_id = wire.response_correlation_id(frame)
-            entry = self._waiting_for(correlation_id)
+            size = wire.frame_size(await reader.readexactly(wire.FRAME_SIZE_BYTES), max_bytes)
+            head = await reader.readexactly(min(size, _CORRELATION_ID_BYTES))
+            entry = self._waiting_for(wire.response_correlation_id(head))
+            if entry is not None and self._is_streamable(entry, size):
+                await self._stream_response(head, size, entry)
+                continue
+            frame = head + await reader.readexactly(size - len(head))
             if entry is None:
                 # Unasked (e.g. Tansu answering acks=0): pass it on as it came.
                 self._write_to_client(frame)
@@ -168,6 +180,41 @@ class ClientConnection:
                 if self.context.shared.brokers.has_unopened_ports:
                     await self._open_new_broker_ports()
             await self._send_ready()
+
+    def _is_streamable(self, entry: InFlight, size: int) -> bool:
+        """Whether a response can go to the client while it arrives (cut-through).
+
+        Only large Fetch responses next in line, of versions without broker addresses (so no
+        hook can need to change them): the client then receives record data without waiting
+        for the gateway to hold the whole response, and the meter reads it once complete.
+        """
+        header = entry.header
+        return (
+            size >= STREAM_THRESHOLD_BYTES
+            and header.api_key == _FETCH_KEY
+            and header.api_version <= LAST_FETCH_VERSION_WITHOUT_ADDRESSES
+            and entry.is_parsed
+            and self._in_flight[0] is entry
+        )
+
+    async def _stream_response(self, head: bytes, size: int, entry: InFlight) -> None:
+        self._in_flight.popleft()
+        self._client_writer.write(wire.size_prefix(size))
+        self._client_writer.write(head)
+        chunks = [head]
+        remaining = size - len(head)
+        while remaining:
+            chunk = await self._upstream_reader.read(min(remaining, _STREAM_CHUNK_BYTES))
+            if not chunk:
+                raise asyncio.IncompleteReadError(b"".join(chunks), size)
+            self._client_writer.write(chunk)
+            chunks.append(chunk)
+            remaining -= len(chunk)
+            await self._client_writer.drain()
+        frame = b"".join(chunks)
+        if self._through_response_hooks(frame, entry) is not frame:
+            self._metrics.errors.labels("streamed_response_changed").inc()
+            log.error("event=streamed_response_changed %s (change not forwarded)", self.context)
 
     def _waiting_for(self, correlation_id: int) -> InFlight | None:
         for entry in self._in_flight:

@@ -24,6 +24,11 @@ from chargeback.gateway.errors import FrameError
 from chargeback.gateway.frames import ResponseFrame
 
 _API_VERSIONS_KEY = 18
+# Highest versions offered on purpose below what kio reads: Fetch v16+ adds broker addresses
+# (KIP-951 node endpoints) to Fetch responses, which would force the gateway to hold every
+# Fetch response whole to rewrite them; up to v15 responses stream through (see connection).
+# Clients learn new leaders from Metadata instead, as they did before KIP-951.
+_OFFERED_AT_MOST = {1: 15}
 
 
 @cache
@@ -47,11 +52,13 @@ def capped(api_key: int, min_version: int, max_version: int, hooked: frozenset[i
     13
     >>> capped(0, 0, 99, frozenset())
     99
+    >>> capped(1, 4, 17, frozenset({1}))
+    15
     """
     known = parseable_versions(api_key)
     if api_key not in hooked or known is None:
         return max_version
-    highest_known = known[1]
+    highest_known = min(known[1], _OFFERED_AT_MOST.get(api_key, known[1]))
     if highest_known < min_version:
         # Capping below the broker's minimum would offer nothing usable; pass through instead
         # (such frames are counted as unmetered).
