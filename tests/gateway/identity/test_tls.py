@@ -13,7 +13,9 @@ from confluent_kafka import Producer
 from chargeback.broker import EmbeddedBroker
 from chargeback.gateway import PrincipalMode
 from chargeback.gateway.identity import (
+    CredentialSnapshot,
     IdentitySettings,
+    SaslMode,
     client_tls_context,
     parse_mapping_rules,
     server_tls_context,
@@ -22,7 +24,7 @@ from chargeback.usage import Direction
 from tests.gateway.clients import DEADLINE_SECONDS, consume_all, create_topic, produce
 from tests.gateway.harness import MemorySink
 from tests.gateway.identity.certificates import CertificateFiles, ThrowawayCa, subject
-from tests.gateway.identity.conftest import GatewayFactory
+from tests.gateway.identity.conftest import USERS, GatewayFactory
 from tests.gateway.raw_kafka import stored_data_bytes
 
 pytestmark = pytest.mark.broker
@@ -163,3 +165,36 @@ def test_broker_whose_certificate_another_ca_signed_is_not_used(
     # Then nothing reached the broker and nothing was charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0
     assert outer_sink.bytes_by(Direction.INGRESS) == {}
+
+
+def test_sasl_over_tls_charges_the_sasl_user(
+    broker: EmbeddedBroker,
+    gateways: GatewayFactory,
+    credentials: CredentialSnapshot,
+    ca: ThrowawayCa,
+    topic: str,
+) -> None:
+    # Given a managed-SASL gateway whose listeners speak TLS (Kafka's SASL_SSL)
+    sink = MemorySink()
+    server = ca.issue("gateway-server", subject("127.0.0.1"), is_server=True)
+    gateway = gateways.start(
+        broker.bootstrap,
+        sink,
+        principal_mode=PrincipalMode.SASL,
+        client_tls=server_tls_context(server.cert, server.key),
+        identity=IdentitySettings(sasl_mode=SaslMode.MANAGED, credentials=credentials),
+    )
+    create_topic(broker.bootstrap, topic)
+    login = {
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": str(ca.cert),
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "alice",
+        "sasl.password": USERS["alice"],
+    }
+    # When alice produces over TLS
+    produce(gateway.bootstrap, topic, [b"s" * 250 for _ in range(20)], **login)
+    gateway.flush()
+    # Then alice pays what the broker stored
+    stored = stored_data_bytes(broker.bootstrap, topic)
+    assert sink.bytes_by(Direction.INGRESS) == {("alice", topic): stored}
