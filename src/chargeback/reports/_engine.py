@@ -196,10 +196,10 @@ def _share(part: Cell, whole: Cell) -> Decimal:
 def _filter_and_sort(lines: Sequence[_Line], query: ReportQuery) -> list[_Line]:
     needle = query.filter_text.casefold()
     kept = [line for line in lines if needle in line.service_account.casefold()]
-    return _sort_lines(kept, query.sort, _column_index(query))
+    return _sort_lines(kept, query.sort, _sort_value(query))
 
 
-def _column_index(query: ReportQuery) -> Callable[[_Line], Cell] | None:
+def _sort_value(query: ReportQuery) -> Callable[[_Line], Cell] | None:
     column = query.sort.column
     if column == SERVICE_ACCOUNT_COLUMN:
         return None
