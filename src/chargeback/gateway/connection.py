@@ -38,6 +38,8 @@ _CORRELATION_ID_BYTES = 4
 LAST_FETCH_VERSION_WITHOUT_ADDRESSES = 15
 STREAM_THRESHOLD_BYTES = 256 * 1024
 _STREAM_CHUNK_BYTES = 1024 * 1024
+# Enough for any request header (client id, tags) and a Produce request's acks.
+_REQUEST_HEAD_BYTES = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -103,12 +105,18 @@ class ClientConnection:
 
     async def _requests(self) -> None:
         max_bytes = self._settings.max_frame_bytes
+        reader = self._client_reader
         while True:
-            frame = await read_frame(self._client_reader, max_bytes)
-            header = wire.parse_request_header(frame)
+            size = wire.frame_size(await reader.readexactly(wire.FRAME_SIZE_BYTES), max_bytes)
+            head = await reader.readexactly(min(size, _REQUEST_HEAD_BYTES))
+            header = wire.parse_request_header(head)
             if self.context.admit is not None:
                 self.context.admit(header)
             self._note_client(header)
+            if self._is_streamable_request(header, size):
+                await self._stream_request(head, size, header)
+                continue
+            frame = head + await reader.readexactly(size - len(head))
             payload = self._through_request_hooks(frame, header)
             if payload is not None:
                 self._upstream_writer.write(wire.size_prefix(len(payload)))
@@ -116,6 +124,29 @@ class ClientConnection:
                 await self._upstream_writer.drain()
             else:
                 await self._send_ready()
+
+    def _is_streamable_request(self, header: RequestHeader, size: int) -> bool:
+        """Large Produce requests go upstream while they arrive; no hook changes a Produce."""
+        return (
+            size >= STREAM_THRESHOLD_BYTES
+            and header.api_key == _PRODUCE_KEY
+            and header.body_offset is not None
+            and header.api_key in self.context.hooked_api_keys
+        )
+
+    async def _stream_request(self, head: bytes, size: int, header: RequestHeader) -> None:
+        if self._expects_response(head, header):
+            self._in_flight.append(InFlight(header, is_parsed=True))
+        frame = await _forward_while_reading(self._client_reader, self._upstream_writer, head, size)
+        # No await between the last byte written and the hooks: the response cannot be
+        # handled before the request's hooks ran (the Produce meter keeps its batch sizes).
+        request = RequestFrame(frame, header)
+        for hook in self._chain.request_hooks.get(header.api_key, ()):
+            hook(request)
+        if request.is_replaced or request.local_reply is not None:
+            self._metrics.errors.labels("streamed_request_changed").inc()
+            log.error("event=streamed_request_changed %s (change not forwarded)", self.context)
+        await self._upstream_writer.drain()
 
     def _note_client(self, header: RequestHeader) -> None:
         self._metrics.requests.labels(api_key_map.get(header.api_key, str(header.api_key))).inc()
@@ -199,22 +230,11 @@ class ClientConnection:
 
     async def _stream_response(self, head: bytes, size: int, entry: InFlight) -> None:
         self._in_flight.popleft()
-        self._client_writer.write(wire.size_prefix(size))
-        self._client_writer.write(head)
-        chunks = [head]
-        remaining = size - len(head)
-        while remaining:
-            chunk = await self._upstream_reader.read(min(remaining, _STREAM_CHUNK_BYTES))
-            if not chunk:
-                raise asyncio.IncompleteReadError(b"".join(chunks), size)
-            self._client_writer.write(chunk)
-            chunks.append(chunk)
-            remaining -= len(chunk)
-            await self._client_writer.drain()
-        frame = b"".join(chunks)
+        frame = await _forward_while_reading(self._upstream_reader, self._client_writer, head, size)
         if self._through_response_hooks(frame, entry) is not frame:
             self._metrics.errors.labels("streamed_response_changed").inc()
             log.error("event=streamed_response_changed %s (change not forwarded)", self.context)
+        await self._client_writer.drain()
 
     def _waiting_for(self, correlation_id: int) -> InFlight | None:
         for entry in self._in_flight:
@@ -246,16 +266,31 @@ class ClientConnection:
         self._client_writer.write(payload)
 
 
-async def read_frame(reader: asyncio.StreamReader, max_frame_bytes: int) -> bytes:
-    """Read one size-prefixed frame and return its payload.
+async def _forward_while_reading(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes, size: int
+) -> bytes:
+    """Forward a frame of `size` bytes (its first bytes `head` already read) as it arrives.
+
+    Returns the whole frame, for hooks that only read it. The last chunk is written without
+    waiting for the writer to drain, so that the caller runs its hooks before any await.
 
     Raises:
-        asyncio.IncompleteReadError: the peer closed the connection (mid-frame or between).
-        FrameError: the announced size is not acceptable.
+        asyncio.IncompleteReadError: the sender closed mid-frame.
     """
-    prefix = await reader.readexactly(wire.FRAME_SIZE_BYTES)
-    size = wire.frame_size(prefix, max_frame_bytes)
-    return await reader.readexactly(size)
+    writer.write(wire.size_prefix(size))
+    writer.write(head)
+    chunks = [head]
+    remaining = size - len(head)
+    while remaining:
+        chunk = await reader.read(min(remaining, _STREAM_CHUNK_BYTES))
+        if not chunk:
+            raise asyncio.IncompleteReadError(b"".join(chunks), size)
+        writer.write(chunk)
+        chunks.append(chunk)
+        remaining -= len(chunk)
+        if remaining:
+            await writer.drain()
+    return b"".join(chunks)
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
