@@ -1,6 +1,6 @@
 """The demo's client applications: real Kafka clients (librdkafka), one service account each.
 
-Each app is a thread that talks to the gateway with `client.id` set to its service account, and
+Each app is a thread that logs in to the gateway with SASL as its service account, and
 keeps a plain record of what it did (offsets delivered to it by the broker, offsets it consumed),
 from which the ledger later computes what it really sent and received.
 """
@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer
+
+from chargeback.demo._logins import SaslLogin
 
 _log = logging.getLogger("chargeback.demo")
 # librdkafka writes its own log lines to stderr unless it is given a logger; route them to ours.
@@ -37,6 +39,7 @@ class ProducerPlan:
     compression: str = "none"
     is_compressible: bool = False
     linger_ms: int = 20
+    sasl_mechanism: str = "SCRAM-SHA-512"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class ConsumerPlan:
     # A small local queue makes a slow consumer fetch only as fast as it processes, so its lag
     # shows in the metered egress instead of being hidden by librdkafka's prefetching.
     queue_kbytes: int | None = None
+    sasl_mechanism: str = "SCRAM-SHA-256"
 
 
 @dataclass(slots=True)
@@ -77,12 +81,17 @@ class ConsumerRecord:
     is_drained: bool = False
 
 
-def _client_config(bootstrap: str, service_account: str) -> dict[str, Any]:
+def _client_config(bootstrap: str, login: SaslLogin) -> dict[str, Any]:
     return {
         "bootstrap.servers": bootstrap,
-        "client.id": service_account,
+        # Not the account's name: the service account comes from the SASL login alone.
+        "client.id": f"demo-app-{login.username}",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": login.mechanism,
+        "sasl.username": login.username,
+        "sasl.password": login.password,
         "logger": _kafka_log,
-        "error_cb": lambda error: _kafka_log.debug("app=%s kafka_error=%s", service_account, error),
+        "error_cb": lambda error: _kafka_log.debug("app=%s kafka_error=%s", login.username, error),
     }
 
 
@@ -121,15 +130,16 @@ class _AppThread(threading.Thread):
 class ProducerApp(_AppThread):
     """Produces `plan.messages_per_second` messages to `plan.topic` until stopped."""
 
-    def __init__(self, plan: ProducerPlan, bootstrap: str, seed: int) -> None:
+    def __init__(self, plan: ProducerPlan, bootstrap: str, login: SaslLogin, seed: int) -> None:
         super().__init__(plan.service_account)
         self.plan = plan
         self.record = ProducerRecord()
         self._bootstrap_servers = bootstrap
+        self._login = login
         self._random = random.Random(seed)
 
     def _run(self) -> None:
-        config = _client_config(self._bootstrap_servers, self.plan.service_account)
+        config = _client_config(self._bootstrap_servers, self._login)
         config |= {"compression.type": self.plan.compression, "linger.ms": self.plan.linger_ms}
         producer = Producer(config)
         interval_seconds = 1.0 / self.plan.messages_per_second
@@ -174,11 +184,12 @@ class ConsumerApp(_AppThread):
     drain() makes it consume at full speed until it has read up to given end offsets.
     """
 
-    def __init__(self, plan: ConsumerPlan, bootstrap: str) -> None:
+    def __init__(self, plan: ConsumerPlan, bootstrap: str, login: SaslLogin) -> None:
         super().__init__(plan.service_account)
         self.plan = plan
         self.record = ConsumerRecord()
         self._bootstrap_servers = bootstrap
+        self._login = login
         self._drain_to: Mapping[TopicPartition, int] | None = None
         self._drained = threading.Event()
 
@@ -199,7 +210,7 @@ class ConsumerApp(_AppThread):
             consumer.close()
 
     def _config(self) -> dict[str, Any]:
-        config = _client_config(self._bootstrap_servers, self.plan.service_account)
+        config = _client_config(self._bootstrap_servers, self._login)
         config |= {
             "group.id": self.plan.group_id,
             "auto.offset.reset": "earliest",

@@ -1,4 +1,8 @@
-"""Who plays in the demo: the topics and the client applications, one service account each."""
+"""Who plays in the demo: the topics and the client applications, one service account each.
+
+Every app logs in with SASL (the gateway checks the password); the mechanisms are mixed on
+purpose, so that the demo shows PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 clients side by side.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,12 @@ TOPICS = (TopicPlan("orders", 3), TopicPlan("audit-log", 1))
 PRODUCERS = (
     # A busy service writing order events (about 560 bytes each, incompressible).
     ProducerPlan(
-        "orders-service", "orders", messages_per_second=80, value_bytes=500, linger_ms=100
+        "orders-service",
+        "orders",
+        messages_per_second=80,
+        value_bytes=500,
+        linger_ms=100,
+        sasl_mechanism="SCRAM-SHA-512",
     ),
     # A small, chatty logger whose repetitive lines compress well with zstd: it pays for what the
     # broker stores, the compressed batches.
@@ -34,13 +43,19 @@ PRODUCERS = (
         compression="zstd",
         is_compressible=True,
         linger_ms=200,
+        sasl_mechanism="PLAIN",
     ),
 )
 
 CONSUMERS = (
     # Two consumer groups read the same topic: each pays for its own copy of the data.
-    ConsumerPlan("billing-consumers", "billing", ("orders",)),
-    ConsumerPlan("analytics-consumers", "analytics", ("orders", "audit-log")),
+    ConsumerPlan("billing-consumers", "billing", ("orders",), sasl_mechanism="SCRAM-SHA-256"),
+    ConsumerPlan(
+        "analytics-consumers",
+        "analytics",
+        ("orders", "audit-log"),
+        sasl_mechanism="SCRAM-SHA-512",
+    ),
     # A batch job that falls behind: it rests between polls and fetches in small portions.
     ConsumerPlan(
         "reporting-batch",
@@ -49,5 +64,11 @@ CONSUMERS = (
         pause_seconds=2.0,
         messages_per_poll=60,
         queue_kbytes=32,
+        sasl_mechanism="PLAIN",
     ),
 )
+
+
+def sasl_mechanisms() -> dict[str, str]:
+    """Each app's service account and the SASL mechanism it logs in with."""
+    return {plan.service_account: plan.sasl_mechanism for plan in (*PRODUCERS, *CONSUMERS)}

@@ -20,8 +20,9 @@ from types import FrameType
 
 from chargeback.broker import EmbeddedBroker
 from chargeback.demo._admin import AdminLogin, ensure_admin
-from chargeback.demo._cast import DEMO_CLUSTER
+from chargeback.demo._cast import DEMO_CLUSTER, sasl_mechanisms
 from chargeback.demo._history import add_history
+from chargeback.demo._logins import make_logins
 from chargeback.demo._prices import DEMO_PRICES, seed_demo_prices
 from chargeback.demo._services import ConsoleThread, GatewayThread, bind_loopback, free_port_pair
 from chargeback.demo._traffic import Traffic, create_topics
@@ -80,6 +81,7 @@ def run_demo(options: DemoOptions, say: Say) -> None:
 
 
 def _start_parts(options: DemoOptions, store: Store, stack: ExitStack) -> Traffic:
+    logins = make_logins(store, sasl_mechanisms())
     console_socket = bind_loopback(options.console_port, "--port")
     stack.callback(console_socket.close)
     broker = EmbeddedBroker()
@@ -95,7 +97,7 @@ def _start_parts(options: DemoOptions, store: Store, stack: ExitStack) -> Traffi
     console = ConsoleThread(store, console_socket)
     stack.callback(console.stop)
     console.start()
-    traffic = Traffic(gateway.bootstrap, broker.bootstrap)
+    traffic = Traffic(gateway.bootstrap, broker.bootstrap, logins)
     stack.callback(_settle_if_running, traffic, options.data_dir)
     traffic.start()
     return traffic
@@ -117,7 +119,10 @@ def _announce(options: DemoOptions, login: AdminLogin, gateway_bootstrap: str, s
     say(f"Chargeback console: {url}")
     say(f"  Sign in as '{login.name}' with {how}.")
     say(f"  Live bytes of the demo's apps: {url}?{_LIVE_VIEW}")
-    say(f"  Metered Kafka bootstrap (the gateway): {gateway_bootstrap}; client.id is the account.")
+    say(
+        f"  Metered Kafka bootstrap (the gateway): {gateway_bootstrap}, SASL_PLAINTEXT; "
+        "users: chargeback gateway-users on this data directory's store."
+    )
     say(f"  Data directory: {options.data_dir}")
     say("  Live traffic shows on the page within a minute (the gateway flushes every 2 s).")
     say(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from chargeback.console import ConsoleSettings, create_app
+from chargeback.demo._logins import managed_identity
 from chargeback.demo.errors import DemoError
 from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
 from chargeback.store import Store
@@ -75,18 +76,28 @@ class _StoreSink:
 
 
 class GatewayThread:
-    """The metering gateway on its own asyncio loop in a thread, flushing into the store."""
+    """The metering gateway on its own asyncio loop in a thread, flushing into the store.
+
+    Clients log in with SASL against the store's gateway users (gateway-managed mode); the
+    broker (Tansu without authentication) sees the gateway's plain connections.
+    """
 
     def __init__(
-        self, store: Store, broker_bootstrap: str, listen_port: int, cluster: str, flush_s: float
+        self,
+        store: Store,
+        broker_bootstrap: str,
+        listen_port: int,
+        cluster: str,
+        flush_interval_seconds: float,
     ) -> None:
         host, _, port = broker_bootstrap.rpartition(":")
         settings = GatewaySettings(
             bootstrap_servers=(Endpoint(host, int(port)),),
             listen=Endpoint(_LOOPBACK, listen_port),
             cluster=cluster,
-            principal_mode=PrincipalMode.CLIENT_ID,
-            flush_interval_seconds=flush_s,
+            principal_mode=PrincipalMode.SASL,
+            flush_interval_seconds=flush_interval_seconds,
+            identity=managed_identity(store),
         )
         self._gateway = Gateway(settings, _StoreSink(store))
         self._thread = threading.Thread(target=self._run, name="demo-gateway")

@@ -8,7 +8,7 @@ every topic, and only then do they close.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from chargeback.demo._ledger import (
     utc_text,
     write_ledger,
 )
+from chargeback.demo._logins import SaslLogin
 from chargeback.demo._stored_batches import StoredBatch, read_stored_batches
 from chargeback.demo.errors import DemoError
 
@@ -56,13 +57,18 @@ def create_topics(broker_bootstrap: str, topics: Sequence[TopicPlan] = TOPICS) -
 class Traffic:
     """The demo's client applications, started together and stopped in ledger order."""
 
-    def __init__(self, gateway_bootstrap: str, broker_bootstrap: str) -> None:
+    def __init__(
+        self, gateway_bootstrap: str, broker_bootstrap: str, logins: Mapping[str, SaslLogin]
+    ) -> None:
         self.gateway_bootstrap = gateway_bootstrap
         self._broker_bootstrap = broker_bootstrap
         self.producers = [
-            ProducerApp(plan, gateway_bootstrap, seed=index) for index, plan in enumerate(PRODUCERS)
+            ProducerApp(plan, gateway_bootstrap, logins[plan.service_account], seed=index)
+            for index, plan in enumerate(PRODUCERS)
         ]
-        self.consumers = [ConsumerApp(plan, gateway_bootstrap) for plan in CONSUMERS]
+        self.consumers = [
+            ConsumerApp(plan, gateway_bootstrap, logins[plan.service_account]) for plan in CONSUMERS
+        ]
         self.started_at_utc = datetime.now(UTC)
         self.is_running = False
 
