@@ -119,9 +119,10 @@ def _announce(options: DemoOptions, login: AdminLogin, gateway_bootstrap: str, s
     say(f"Chargeback console: {url}")
     say(f"  Sign in as '{login.name}' with {how}.")
     say(f"  Live bytes of the demo's apps: {url}?{_LIVE_VIEW}")
+    say(f"  Metered Kafka bootstrap (the gateway): {gateway_bootstrap} (SASL_PLAINTEXT).")
     say(
-        f"  Metered Kafka bootstrap (the gateway): {gateway_bootstrap}, SASL_PLAINTEXT; "
-        "users: chargeback gateway-users on this data directory's store."
+        "  Your own clients log in as gateway users of the demo's store: "
+        f"chargeback --db {store_url(options.data_dir)} gateway-users add NAME (then restart)."
     )
     say(f"  Data directory: {options.data_dir}")
     say("  Live traffic shows on the page within a minute (the gateway flushes every 2 s).")
