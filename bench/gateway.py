@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,16 +49,34 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench gateway")
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--latency-samples", type=int, default=2_000)
-    parser.add_argument("--runs", type=int, default=1, help="best of N runs per path")
+    parser.add_argument("--runs", type=int, default=3, help="rounds over the three paths")
     args = parser.parse_args(argv)
-    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as work:
-        results = []
-        for name, launcher in _paths(broker, Path(work)).items():
-            with launcher() as (bootstrap, pid):
-                runs = [_measure(name, bootstrap, pid, args) for _ in range(args.runs)]
-            results.append(max(runs, key=lambda r: r.produce_mb_s + r.consume_mb_s))
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as work, ExitStack() as stack:
+        endpoints = {
+            name: stack.enter_context(launch())
+            for name, launch in _paths(broker, Path(work)).items()
+        }
+        # Rounds interleave the paths, so that noise from other load hits all of them alike.
+        runs: dict[str, list[PathResult]] = {name: [] for name in endpoints}
+        for _ in range(args.runs):
+            for name, (bootstrap, pid) in endpoints.items():
+                runs[name].append(_measure(name, bootstrap, pid, args))
+        results = [_summary(name, path_runs) for name, path_runs in runs.items()]
     _print(results, args)
     return 0
+
+
+def _summary(name: str, runs: list[PathResult]) -> PathResult:
+    """Best throughput of the runs (least disturbed), median latencies and CPU."""
+    cpu = [r.cpu_seconds for r in runs if r.cpu_seconds is not None]
+    return PathResult(
+        name,
+        max(r.produce_mb_s for r in runs),
+        max(r.consume_mb_s for r in runs),
+        statistics.median(r.p50_ms for r in runs),
+        statistics.median(r.p99_ms for r in runs),
+        statistics.median(cpu) if cpu else None,
+    )
 
 
 def _paths(
@@ -214,7 +232,8 @@ def _print(results: list[PathResult], args: argparse.Namespace) -> None:
     direct = results[0]
     print(
         f"gateway benchmark: {args.records} records of {RECORD_BYTES} bytes, "
-        f"{args.latency_samples} latency samples, best of {args.runs}"
+        f"{args.latency_samples} latency samples, {args.runs} interleaved rounds "
+        "(throughput: best round; latency and CPU: median round)"
     )
     header = f"{'path':<12} {'produce MB/s':>12} {'ratio':>6} {'consume MB/s':>12} {'ratio':>6}"
     print(header + f" {'p50 ms':>7} {'p99 ms':>7} {'+p99 ms':>8} {'CPU s/GB':>9}")
