@@ -166,3 +166,87 @@ async def test_pipelined_requests_come_back_in_order_with_exact_correlation(
     # Then
     assert [r[:4] for r in received] == [struct.pack(">i", n) for n in (5, 3, 9, 1)]
     assert broker.received == requests
+
+
+def _fetch_response_frame(correlation_id: int, record_bytes: int) -> bytes:
+    from kio.schema.fetch.v12.response import FetchableTopicResponse, FetchResponse, PartitionData
+    from kio.static.primitive import Records, i32
+
+    from tests.unit.gateway.framing import batch, build, encode
+
+    records = Records(batch(record_bytes))
+    partition = build(PartitionData, partition_index=i32(0), records=records)
+    message = build(
+        FetchResponse,
+        responses=(build(FetchableTopicResponse, topic="big", partitions=(partition,)),),
+    )
+    return struct.pack(">i", correlation_id) + b"\x00" + encode(message)
+
+
+async def test_a_large_fetch_response_reaches_the_client_before_the_broker_finished_it(
+    sink: MemorySink,
+) -> None:
+    # Given: a broker that sends the first half of a 2 MB Fetch response, then waits
+    answer = _fetch_response_frame(4, 2_000_000)
+    second_half_may_go = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(struct.unpack(">i", await reader.readexactly(4))[0])
+        half = len(answer) // 2
+        writer.write(struct.pack(">i", len(answer)) + answer[:half])
+        await writer.drain()
+        await second_half_may_go.wait()
+        writer.write(answer[half:])
+        await writer.drain()
+        await reader.read()  # until the gateway closes
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    broker = ScriptedBroker(lambda _frame: None)
+    broker.port = server.sockets[0].getsockname()[1]
+    gateway = await _gateway(broker, sink)
+    fetch = struct.pack(">hhih", 1, 12, 4, 1) + b"c" + b"\x00" * 40
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
+    writer.write(struct.pack(">i", len(fetch)) + fetch)
+    # When: the client reads the first megabyte while the broker still holds the rest
+    first_part = await reader.readexactly(4 + len(answer) // 2)
+    second_half_may_go.set()
+    rest = await reader.readexactly(len(answer) - len(answer) // 2)
+    writer.close()
+    await writer.wait_closed()
+    await gateway.stop()
+    server.close()
+    await server.wait_closed()
+    # Then: the bytes are the broker's, and the complete batch was metered once
+    assert first_part[4:] + rest == answer
+    assert sink.bytes_by(Direction.EGRESS) == {("c", "big"): 2_000_000}
+
+
+async def test_a_broker_closing_the_connection_closes_the_client_connection(
+    sink: MemorySink,
+) -> None:
+    # Given: a broker that hangs up after its first answer (an upstream idle timeout)
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frame = await reader.readexactly(struct.unpack(">i", await reader.readexactly(4))[0])
+        writer.write(struct.pack(">i", 8) + frame[4:8] + b"done")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    broker = ScriptedBroker(lambda _frame: None)
+    broker.port = server.sockets[0].getsockname()[1]
+    gateway = await _gateway(broker, sink)
+    request = struct.pack(">hhih", 12, 0, 6, 1) + b"c" + b"body"
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
+    writer.write(struct.pack(">i", len(request)) + request)
+    # When
+    answer = await reader.readexactly(12)
+    after = await reader.read()
+    # Then
+    assert answer[4:] == struct.pack(">i", 6) + b"done"
+    assert after == b""
+    writer.close()
+    await writer.wait_closed()
+    await gateway.stop()
+    server.close()
+    await server.wait_closed()
