@@ -1,6 +1,8 @@
 """SCRAM: key derivation and both sides of the exchange, against RFC 7677's example."""
 
 import base64
+import hashlib
+import hmac
 
 import pytest
 
@@ -141,3 +143,26 @@ def test_too_few_iterations_are_refused() -> None:
     # Then it is refused
     with pytest.raises(ValueError, match="4096"):
         make_credential("svc", SCRAM_SHA_256, "pw", iterations=1000)
+
+
+def test_client_final_nonce_that_repeats_the_client_nonce_is_accepted_as_kafka_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the RFC 7677 exchange up to the server-first message
+    monkeypatch.setattr(_scram, "_new_nonce", lambda: RFC_SERVER_NONCE_SUFFIX)
+    credential = _rfc_credential()
+    server = ScramServerExchange(SCRAM_SHA_256, lambda name, mech: credential)
+    client_first_bare = "n=user,r=" + RFC_CLIENT_NONCE
+    server.first(b"n,,n=user,r=" + RFC_CLIENT_NONCE.encode())
+    # When the client-final message repeats the client nonce in front of the agreed nonce, as
+    # librdkafka 2.0 does, with a proof computed over exactly that message (RFC 5802 section 3)
+    nonce = RFC_CLIENT_NONCE + RFC_CLIENT_NONCE + RFC_SERVER_NONCE_SUFFIX
+    without_proof = f"c=biws,r={nonce}"
+    auth_message = f"{client_first_bare},{RFC_SERVER_FIRST.decode()},{without_proof}".encode()
+    salted = hashlib.pbkdf2_hmac("sha256", b"pencil", RFC_SALT, 4096)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    signature = hmac.new(hashlib.sha256(client_key).digest(), auth_message, "sha256").digest()
+    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature, strict=True)))
+    server_final = server.final(f"{without_proof},p={proof.decode()}".encode())
+    # Then the server accepts, as Kafka's ScramSaslServer does (it checks only the nonce's end)
+    assert server_final is not None
