@@ -3,6 +3,7 @@ Typer's CliRunner; the last test logs a real client in with a user that the CLI 
 
 from __future__ import annotations
 
+import ssl
 import time
 from pathlib import Path
 
@@ -12,14 +13,22 @@ from typer.testing import CliRunner, Result
 
 from chargeback.broker import EmbeddedBroker
 from chargeback.cli import app
-from chargeback.cli._gateway_users import IdentityOptions, gateway_identity
+from chargeback.cli._gateway_users import CredentialRefresher, IdentityOptions, gateway_identity
 from chargeback.errors import ConfigError
 from chargeback.gateway import PrincipalMode
-from chargeback.gateway.identity import SaslMode, ScramCredential, password_matches
-from chargeback.store import open_store
+from chargeback.gateway.identity import (
+    CredentialSnapshot,
+    SaslMode,
+    ScramCredential,
+    UpstreamSasl,
+    make_credential,
+    password_matches,
+)
+from chargeback.store import GatewayUserRow, StoreError, open_store
 from chargeback.usage import Direction
 from tests.gateway.clients import DEADLINE_SECONDS, create_topic, produce
 from tests.gateway.harness import MemorySink
+from tests.gateway.identity.certificates import ThrowawayCa, subject
 from tests.gateway.identity.conftest import GatewayFactory
 from tests.gateway.raw_kafka import stored_data_bytes
 
@@ -161,3 +170,67 @@ def test_user_added_by_the_cli_logs_in_and_a_removed_one_no_longer_can(
     assert sink.bytes_by(Direction.INGRESS) == {
         ("svc-cli", topic): stored_data_bytes(broker.bootstrap, topic)
     }
+
+
+class _FlakyStore:
+    """Lists one gateway user, or fails like a store that is down."""
+
+    def __init__(self, rows: list[GatewayUserRow]) -> None:
+        self.rows = rows
+        self.is_down = False
+
+    def list_gateway_users(self) -> list[GatewayUserRow]:
+        if self.is_down:
+            raise StoreError("database is down")
+        return self.rows
+
+
+def test_refresher_keeps_the_previous_users_while_the_store_is_down() -> None:
+    # Given a refresher that loaded one user
+    credential = make_credential("svc", "SCRAM-SHA-256", "pw", iterations=4096)
+    row = GatewayUserRow(
+        credential.name,
+        credential.mechanism,
+        credential.salt,
+        credential.iterations,
+        credential.stored_key,
+        credential.server_key,
+    )
+    store = _FlakyStore([row])
+    refresher = CredentialRefresher(store, CredentialSnapshot(), interval_seconds=3600)  # type: ignore[arg-type]
+    refresher.reload()
+    store.is_down = True
+    # When a reload fails
+    with pytest.raises(StoreError):
+        refresher.reload()
+    # Then the user loaded before is still known
+    assert refresher.snapshot("svc", "SCRAM-SHA-256") == credential
+
+
+def test_identity_options_build_tls_contexts_and_the_upstream_login(tmp_path: Path) -> None:
+    # Given certificates, and a password file with a trailing newline
+    ca = ThrowawayCa(tmp_path)
+    server = ca.issue("server", subject("127.0.0.1"), is_server=True)
+    password_file = tmp_path / "upstream.pw"
+    password_file.write_text("gw-secret\n", encoding="utf-8")
+    options = IdentityOptions(
+        principal=PrincipalMode.TLS,
+        tls_cert=server.cert,
+        tls_key=server.key,
+        tls_client_ca=ca.cert,
+        principal_mapping_rules="RULE:^CN=([^,]+),.*$/$1/L,DEFAULT",
+        upstream_tls_ca=ca.cert,
+        upstream_sasl_mechanism="scram-sha-512",
+        upstream_sasl_username="gateway",
+        upstream_sasl_password_file=password_file,
+    )
+    # When the gateway's identity is built
+    built = gateway_identity(options, store=None)
+    # Then both TLS sides exist, client certificates are required, and the login is complete
+    assert built.client_tls is not None
+    assert built.client_tls.verify_mode == ssl.CERT_REQUIRED
+    assert built.upstream_tls is not None
+    assert built.upstream_tls.check_hostname
+    assert built.identity.upstream_sasl == UpstreamSasl("SCRAM-SHA-512", "gateway", "gw-secret")
+    assert "gw-secret" not in repr(built)
+    assert built.refresher is None
