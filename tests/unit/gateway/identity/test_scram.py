@@ -1,6 +1,7 @@
 """SCRAM: key derivation and both sides of the exchange, against RFC 7677's example."""
 
 import base64
+import doctest
 import hashlib
 import hmac
 
@@ -30,6 +31,15 @@ RFC_CLIENT_FINAL = (
     b"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
 )
 RFC_SERVER_FINAL = b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+
+
+def test_the_doctests_of_the_scram_module_pass() -> None:
+    # Given the module's examples
+    # When they run
+    failures, tests = doctest.testmod(_scram)
+    # Then they all pass
+    assert tests > 0
+    assert failures == 0
 
 
 def _rfc_credential() -> ScramCredential:
