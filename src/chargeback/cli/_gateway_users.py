@@ -163,6 +163,11 @@ class CredentialRefresher:
     def start(self) -> None:
         """Load now, then keep reloading in the background."""
         self.reload()
+        if not len(self.snapshot):
+            log.warning(
+                "event=no_gateway_users reason='managed SASL refuses every login until "
+                "`chargeback gateway-users add NAME` adds a user'"
+            )
         self._thread.start()
 
     def stop(self) -> None:
