@@ -1,7 +1,7 @@
 """Browser fixtures: Debian's chromium driven by Playwright, against a live uvicorn server.
 
 Each test gets its own seeded SQLite store and its own server on a free loopback port, so
-prices changed in one test are never seen by another. The browser is started once.
+prices changed in one test are never seen by another. The browser is started once per module.
 """
 
 from __future__ import annotations
@@ -58,13 +58,15 @@ def user_hashes() -> dict[str, str]:
     return {ADMIN: hash_password(ADMIN_PASSWORD), VIEWER: hash_password(VIEWER_PASSWORD)}
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync driver keeps an event loop of its own while it
+# runs, which would break the asyncio tests of modules that run after this one.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's chromium, headless. Missing chromium fails the tests (CI installs it)."""
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
