@@ -40,8 +40,8 @@ def one_record(when: datetime, byte_count: int) -> UsageRecord:
     )
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture(params=["built from raw usage", "kept up to date by writes"])

@@ -56,8 +56,11 @@ writes = st.tuples(st.sampled_from([f"batch-{n}" for n in range(6)]), st.lists(r
 steps = st.lists(st.one_of(st.sampled_from(ZONES), writes), max_size=12)
 
 
-def expected_days(written: list[UsageRecord], zone: str, cluster: str | None) -> Counter[tuple]:
-    sums: Counter[tuple] = Counter()
+Key = tuple[str, Direction, date]
+
+
+def expected_days(written: list[UsageRecord], zone: str, cluster: str | None) -> Counter[Key]:
+    sums: Counter[Key] = Counter()
     for record in written:
         if cluster is None or record.cluster == cluster:
             local = record.window_start_utc.astimezone(ZoneInfo(zone)).date()
@@ -65,8 +68,8 @@ def expected_days(written: list[UsageRecord], zone: str, cluster: str | None) ->
     return +sums  # drop zero sums: a total of 0 bytes may or may not be listed
 
 
-def to_months(days: Counter[tuple]) -> Counter[tuple]:
-    months: Counter[tuple] = Counter()
+def to_months(days: Counter[Key]) -> Counter[Key]:
+    months: Counter[Key] = Counter()
     for (account, direction, day), byte_count in days.items():
         months[(account, direction, day.replace(day=1))] += byte_count
     return +months

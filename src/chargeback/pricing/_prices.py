@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 
 from chargeback.pricing._currencies import CURRENCY_CODES
@@ -69,10 +69,17 @@ def check_price(price: Decimal, field: str) -> None:
         raise PricingError(f"{field} {price} is negative")
     exponent = price.as_tuple().exponent
     assert isinstance(exponent, int)  # finite Decimals have an int exponent
-    if exponent < -MAX_PRICE_DECIMAL_PLACES and price != price.quantize(Decimal("1e-8")):
+    if exponent < -MAX_PRICE_DECIMAL_PLACES and _has_more_places(price):
         raise PricingError(
             f"{field} {price} has more than {MAX_PRICE_DECIMAL_PLACES} decimal places"
         )
+
+
+def _has_more_places(price: Decimal) -> bool:
+    # Trailing zeros ("0.120000000") are not precision; enough digits for any price's quantize.
+    with localcontext() as context:
+        context.prec = len(price.as_tuple().digits) + MAX_PRICE_DECIMAL_PLACES + 2
+        return price != price.quantize(Decimal(1).scaleb(-MAX_PRICE_DECIMAL_PLACES))
 
 
 def parse_price(text: str, field: str) -> Decimal:

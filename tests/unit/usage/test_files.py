@@ -1,0 +1,211 @@
+"""Reading usage files: CSV and JSON Lines, each bad line refused with its number and reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from chargeback.usage import (
+    ClusterName,
+    Direction,
+    Principal,
+    TopicName,
+    UsageFileError,
+    UsageRecord,
+    read_usage_file,
+)
+
+HEADER = "timestamp,cluster,service_account,topic,direction,bytes\n"
+
+
+def csv_file(tmp_path: Path, *rows: str, header: str = HEADER) -> Path:
+    path = tmp_path / "usage.csv"
+    path.write_text(header + "".join(row + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def jsonl_file(tmp_path: Path, *lines: str, name: str = "usage.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def row(**changes: object) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "timestamp": "2026-05-01T10:00:00Z",
+        "cluster": "prod",
+        "service_account": "alice",
+        "topic": "orders",
+        "direction": "ingress",
+        "bytes": 100,
+    }
+    fields.update(changes)
+    return fields
+
+
+def test_csv_rows_become_records_with_their_line_numbers(tmp_path: Path) -> None:
+    # Given
+    path = csv_file(
+        tmp_path,
+        "2026-05-01T10:14:59.9+00:00,prod,alice,orders,ingress,100",
+        "",
+        '2026-05-01T12:00:00+05:45,"dev, eu","ç=@+",t,egress,0',
+    )
+
+    # When
+    records = list(read_usage_file(path))
+
+    # Then
+    assert records == [
+        (
+            2,
+            UsageRecord(
+                ClusterName("prod"),
+                Principal("alice"),
+                TopicName("orders"),
+                Direction.INGRESS,
+                datetime(2026, 5, 1, 10, 0, tzinfo=UTC),
+                100,
+            ),
+        ),
+        (
+            4,
+            UsageRecord(
+                ClusterName("dev, eu"),
+                Principal("ç=@+"),
+                TopicName("t"),
+                Direction.EGRESS,
+                datetime(2026, 5, 1, 6, 15, tzinfo=UTC),
+                0,
+            ),
+        ),
+    ]
+
+
+def test_json_lines_become_records(tmp_path: Path) -> None:
+    # Given
+    path = jsonl_file(tmp_path, json.dumps(row(timestamp="2026-05-01T10:29:00-03:30")))
+
+    # When
+    records = list(read_usage_file(path))
+
+    # Then
+    assert [(n, r.window_start_utc, r.bytes) for n, r in records] == [
+        (1, datetime(2026, 5, 1, 13, 45, tzinfo=UTC), 100)
+    ]
+
+
+def test_json_lines_are_recognised_by_content_without_a_known_suffix(tmp_path: Path) -> None:
+    # Given
+    path = jsonl_file(tmp_path, json.dumps(row()), name="usage.log")
+
+    # When
+    records = list(read_usage_file(path))
+
+    # Then
+    assert len(records) == 1
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "reason"),
+    [
+        ("2026-05-01T10:00:00,prod,alice,t,ingress,1", "has no UTC offset"),
+        ("yesterday,prod,alice,t,ingress,1", "timestamp 'yesterday' is not ISO 8601"),
+        ("1969-12-31T23:00:00Z,prod,alice,t,ingress,1", "is before 1970"),
+        ("2026-05-01T10:00:00Z,prod,alice,t,INGRESS,1", "direction 'INGRESS' is neither"),
+        ("2026-05-01T10:00:00Z,prod,alice,t,ingress,-5", "bytes '-5' is not a non-negative"),
+        ("2026-05-01T10:00:00Z,prod,alice,t,ingress,1.5", "bytes '1.5' is not a non-negative"),
+        ("2026-05-01T10:00:00Z,prod,alice,t,ingress,", "bytes '' is not a non-negative"),
+        ("2026-05-01T10:00:00Z,prod,,t,ingress,1", "service_account '' is not a non-empty"),
+        ("2026-05-01T10:00:00Z,prod,alice,t,ingress", "expected 6 fields, found 5"),
+        (f"2026-05-01T10:00:00Z,prod,alice,t,ingress,{2**63}", "is larger than"),
+    ],
+)
+def test_a_bad_csv_row_is_refused_with_its_line_number(
+    tmp_path: Path, bad_row: str, reason: str
+) -> None:
+    # Given
+    path = csv_file(tmp_path, "2026-05-01T10:00:00Z,prod,alice,t,ingress,1", bad_row)
+
+    # When
+    with pytest.raises(UsageFileError, match=reason) as refused:
+        list(read_usage_file(path))
+
+    # Then
+    assert refused.value.line_number == 3
+    assert str(refused.value).startswith(f"{path}, line 3: ")
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["timestamp,cluster,account,topic,direction,bytes\n", "", "bytes,timestamp\n"],
+)
+def test_a_wrong_csv_header_is_refused_on_line_1(tmp_path: Path, header: str) -> None:
+    # Given
+    path = csv_file(tmp_path, header=header)
+
+    # When
+    with pytest.raises(UsageFileError, match="the header must be") as refused:
+        list(read_usage_file(path))
+
+    # Then
+    assert refused.value.line_number == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("{not json", "bad JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (json.dumps(row(bytes=1.0)), "bytes 1.0 is not a non-negative integer"),
+        (json.dumps(row(bytes="7")), "bytes '7' is not a non-negative integer"),
+        (json.dumps(row(bytes=True)), "bytes True is not a non-negative integer"),
+        (json.dumps(row(direction="both")), "direction 'both' is neither"),
+        (json.dumps(row(timestamp=1714557600)), "is not an ISO 8601 string"),
+        (json.dumps(row(cluster=None)), "cluster None is not a non-empty string"),
+        (json.dumps(row(extra=1)), "unknown field 'extra'"),
+        (json.dumps({k: v for k, v in row().items() if k != "topic"}), "'topic' is missing"),
+    ],
+)
+def test_a_bad_json_line_is_refused_with_its_line_number(
+    tmp_path: Path, line: str, reason: str
+) -> None:
+    # Given
+    path = jsonl_file(tmp_path, json.dumps(row()), "", line)
+
+    # When
+    with pytest.raises(UsageFileError, match=reason) as refused:
+        list(read_usage_file(path))
+
+    # Then
+    assert refused.value.line_number == 3
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    # Given
+    path = tmp_path / "usage.csv"
+    path.write_bytes(HEADER.encode() + b"2026-05-01T10:00:00Z,prod,\xff\xfe,t,ingress,1\n")
+
+    # When
+    with pytest.raises(UsageFileError, match="not UTF-8"):
+        list(read_usage_file(path))
+
+
+def test_a_missing_file_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(UsageFileError, match="cannot read the file"):
+        list(read_usage_file(tmp_path / "nope.csv"))
+
+
+def test_a_utf8_byte_order_mark_before_the_header_is_accepted(tmp_path: Path) -> None:
+    # Given
+    path = tmp_path / "usage.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"2026-05-01T10:00:00Z,p,a,t,egress,3\n")
+
+    # When
+    records = list(read_usage_file(path))
+
+    # Then
+    assert [record.bytes for _, record in records] == [3]
