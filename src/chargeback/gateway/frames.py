@@ -13,7 +13,7 @@ from typing import Any
 
 from kio.index import load_request_schema, load_response_schema
 from kio.serial import entity_reader, entity_writer
-from kio.serial.errors import BufferUnderflow
+from kio.serial.errors import SerialError
 from kio.static.primitive import i32
 from kio.static.protocol import Entity
 
@@ -44,7 +44,7 @@ class _Frame:
         if self._message is None:
             try:
                 self._message, _ = entity_reader(self.schema)(self.raw, self.body_offset)
-            except (BufferUnderflow, ValueError, TypeError, UnicodeDecodeError) as error:
+            except (SerialError, ValueError, TypeError, UnicodeDecodeError) as error:
                 raise FrameError(f"malformed {self.schema.__name__}: {error}") from error
         return self._message
 
@@ -57,7 +57,7 @@ class _Frame:
         if self._skimmed is None:
             try:
                 self._skimmed = skim(self.schema, self.raw, self.body_offset)
-            except (BufferUnderflow, ValueError, TypeError, UnicodeDecodeError) as error:
+            except (SerialError, ValueError, TypeError, UnicodeDecodeError) as error:
                 raise FrameError(f"malformed {self.schema.__name__}: {error}") from error
         return self._skimmed
 

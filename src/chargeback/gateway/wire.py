@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from kio.index import UnknownAPIKey, UnknownEntity, load_request_schema, load_response_schema
-from kio.serial.errors import BufferUnderflow
+from kio.serial.errors import BufferUnderflow, SerialError
 from kio.serial.readers import (
     read_compact_string_nullable,
     read_int16,
@@ -112,7 +112,7 @@ def parse_request_header(frame: bytes) -> RequestHeader:
         flexible = request_is_flexible(api_key, api_version)
         if flexible:
             offset = skip_tagged_fields(frame, offset)
-    except (BufferUnderflow, ValueError, UnicodeDecodeError) as error:
+    except (SerialError, ValueError, UnicodeDecodeError) as error:
         raise FrameError(f"malformed request header: {error}") from error
     body_offset = None if flexible is None else offset
     return RequestHeader(api_key, api_version, correlation_id, client_id, body_offset)
@@ -140,7 +140,7 @@ def response_body_offset(frame: bytes, is_flexible_header: bool) -> int:
         return 4
     try:
         return skip_tagged_fields(frame, 4)
-    except (BufferUnderflow, ValueError) as error:
+    except (SerialError, ValueError) as error:
         raise FrameError(f"malformed response header: {error}") from error
 
 
@@ -174,7 +174,7 @@ def produce_acks(frame: bytes, body_offset: int, is_flexible: bool) -> int:
         else:
             _, size = read_nullable_legacy_string(frame, body_offset)
         acks, _ = read_int16(frame, body_offset + size)
-    except (BufferUnderflow, ValueError, UnicodeDecodeError) as error:
+    except (SerialError, ValueError, UnicodeDecodeError) as error:
         raise FrameError(f"malformed Produce request: {error}") from error
     return int(acks)
 

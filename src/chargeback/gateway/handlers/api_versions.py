@@ -15,7 +15,7 @@ from kio.index import load_response_schema
 from kio.schema.errors import ErrorCode
 from kio.schema.index import api_key_map, schema_name_map
 from kio.serial import entity_reader
-from kio.serial.errors import BufferUnderflow
+from kio.serial.errors import SerialError
 from kio.serial.readers import read_int16
 from kio.static.primitive import i16
 
@@ -79,7 +79,7 @@ class ApiVersionsCap:
             schema = load_response_schema(_API_VERSIONS_KEY, 0)
             try:
                 message, _ = entity_reader(schema)(frame.raw, frame.body_offset)
-            except (BufferUnderflow, ValueError) as error:
+            except (SerialError, ValueError) as error:
                 raise FrameError(f"malformed ApiVersions v0 error response: {error}") from error
         else:
             message = frame.message()
@@ -91,7 +91,7 @@ class ApiVersionsCap:
     def _error_code(self, frame: ResponseFrame) -> int:
         try:
             code, _ = read_int16(frame.raw, frame.body_offset)
-        except BufferUnderflow as error:
+        except SerialError as error:
             raise FrameError(f"ApiVersions response without error code: {error}") from error
         return int(code)
 
