@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka import KafkaError, Producer
 
 from chargeback.broker import EmbeddedBroker
-from chargeback.gateway.identity import CredentialSnapshot
+from chargeback.gateway.identity import CredentialSnapshot, UpstreamSasl
 from chargeback.usage import Direction
 from tests.gateway.clients import DEADLINE_SECONDS, consume_all, create_topic, produce
 from tests.gateway.harness import MemorySink
@@ -177,8 +177,6 @@ def test_gateway_logs_in_to_its_upstream_with_its_own_credentials(
 ) -> None:
     # Given a managed gateway that logs in upstream as gw-upstream (SCRAM-SHA-512) to another
     # managed gateway in front of Tansu
-    from chargeback.gateway.identity import UpstreamSasl
-
     inner_sink, outer_sink = MemorySink(), MemorySink()
     inner = gateways.managed(broker.bootstrap, inner_sink, credentials)
     login = UpstreamSasl("SCRAM-SHA-512", "gw-upstream", USERS["gw-upstream"])
@@ -237,3 +235,37 @@ def test_reauthentication_keeps_the_connection_and_the_principal(
     assert passthrough_sink.bytes_by(Direction.INGRESS) == {("alice", topic): stored}
     assert managed_sink.bytes_by(Direction.INGRESS) == {("alice", topic): stored}
     assert "session expired" not in caplog.text
+
+
+def test_failed_upstream_login_closes_the_client_connection_and_charges_nothing(
+    broker: EmbeddedBroker,
+    gateways: GatewayFactory,
+    credentials: CredentialSnapshot,
+    topic: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given an outer gateway whose own upstream login (to a managed gateway) has a wrong password
+    inner_sink, outer_sink = MemorySink(), MemorySink()
+    inner = gateways.managed(broker.bootstrap, inner_sink, credentials)
+    login = UpstreamSasl("SCRAM-SHA-256", "gw-upstream", "not-the-password")
+    outer = gateways.managed(inner.bootstrap, outer_sink, credentials, upstream_sasl=login)
+    create_topic(broker.bootstrap, topic)
+    caplog.set_level(logging.WARNING, logger="chargeback.gateway")
+    # When alice, with good credentials, tries to produce through the outer gateway
+    producer = Producer({"bootstrap.servers": outer.bootstrap, **_sasl("PLAIN", "alice")})
+    producer.produce(topic, b"never stored")
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while "event=upstream_unreachable" not in caplog.text:
+        assert time.monotonic() < deadline, "the outer gateway never reported the failed login"
+        producer.poll(0.1)
+    producer.purge()
+    producer.flush(0)
+    del producer  # closes its connections before the gateways stop
+    outer.flush()
+    inner.flush()
+    # Then the reason names the refused login, and nothing was stored or charged
+    assert "gw-upstream" in caplog.text
+    assert "not-the-password" not in caplog.text
+    assert stored_data_bytes(broker.bootstrap, topic) == 0
+    assert outer_sink.bytes_by(Direction.INGRESS) == {}
+    assert inner_sink.bytes_by(Direction.INGRESS) == {}
