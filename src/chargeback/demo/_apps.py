@@ -26,6 +26,7 @@ _log = logging.getLogger("chargeback.demo")
 _kafka_log = logging.getLogger("chargeback.demo.kafka")
 
 TopicPartition = tuple[str, int]
+_FULL_QUEUE_WAIT_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +148,18 @@ class ProducerApp(_AppThread):
         sequence = 0
         while not self._stopping.is_set():
             value = self._value(sequence)
-            producer.produce(
-                self.plan.topic,
-                value=value,
-                key=str(sequence).encode(),
-                on_delivery=self._on_delivery,
-            )
+            try:
+                producer.produce(
+                    self.plan.topic,
+                    value=value,
+                    key=str(sequence).encode(),
+                    on_delivery=self._on_delivery,
+                )
+            except BufferError:
+                # The local queue is full (gateway or broker unreachable): wait, do not die.
+                producer.poll(_FULL_QUEUE_WAIT_SECONDS)
+                next_send = time.monotonic()
+                continue
             self.record.value_bytes_sent += len(value)
             sequence += 1
             next_send += interval_seconds
