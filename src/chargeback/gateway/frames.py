@@ -9,6 +9,7 @@ header bytes.
 from __future__ import annotations
 
 import io
+from functools import cache
 from typing import Any
 
 from kio.index import load_request_schema, load_response_schema
@@ -91,7 +92,7 @@ class RequestFrame(_Frame):
     def __init__(self, raw: bytes, header: RequestHeader) -> None:
         assert header.body_offset is not None
         super().__init__(
-            raw, header.body_offset, load_request_schema(header.api_key, header.api_version)
+            raw, header.body_offset, _request_schema(header.api_key, header.api_version)
         )
         self.header = header
         self.expects_response = True
@@ -108,10 +109,18 @@ class ResponseFrame(_Frame):
     __slots__ = ("request",)
 
     def __init__(self, raw: bytes, body_offset: int, request: RequestHeader) -> None:
-        super().__init__(
-            raw, body_offset, load_response_schema(request.api_key, request.api_version)
-        )
+        super().__init__(raw, body_offset, _response_schema(request.api_key, request.api_version))
         self.request = request
+
+
+@cache
+def _request_schema(api_key: int, api_version: int) -> type[Entity]:
+    return load_request_schema(api_key, api_version)
+
+
+@cache
+def _response_schema(api_key: int, api_version: int) -> type[Entity]:
+    return load_response_schema(api_key, api_version)
 
 
 def encode_response(request: RequestHeader, message: Any) -> bytes:
