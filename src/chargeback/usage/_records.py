@@ -62,6 +62,9 @@ class UsageSink(Protocol):
     Implementations may block (a database write); async callers run them in a thread.
     """
 
-    def write_usage(self, batch_id: str, records: Sequence[UsageRecord]) -> None:
-        """Store `records` atomically under `batch_id`; a batch id already stored is a no-op."""
+    def write_usage(self, batch_id: str, records: Sequence[UsageRecord]) -> bool | None:
+        """Store `records` atomically under `batch_id`; a batch id already stored is a no-op.
+
+        May answer whether the batch was new (the store does: False for a batch id it had).
+        """
         ...
