@@ -5,9 +5,12 @@ states, keyboard use, prices, phone width. Expected values come from tests/conso
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from chargeback.console import hash_password
+from chargeback.usage import Direction
 from tests.browser.conftest import (
     ADMIN,
     ADMIN_PASSWORD,
@@ -17,6 +20,7 @@ from tests.browser.conftest import (
     LiveConsole,
     sign_in,
 )
+from tests.console.seed import record
 
 
 def rows(page: Page) -> Locator:
@@ -234,3 +238,34 @@ def test_the_page_fits_a_phone_screen_without_sideways_scrolling(
     )
     phone.close()
     assert widths[0] <= widths[1]
+
+
+def test_a_session_that_ends_while_the_page_is_open_leads_back_to_sign_in(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given
+    sign_in(page, live_console, VIEWER, VIEWER_PASSWORD, SEVEN_DAYS_VIEW)
+    live_console.store.set_user_password(VIEWER, hash_password("changed-password-9"))
+    # When
+    page.get_by_role("tab", name="Egress").click()
+    # Then
+    expect(page).to_have_url(re.compile(r"/login\?next=%2F%3F.*tab%3Degress"))
+
+
+def test_byte_counts_beyond_two_to_the_53_keep_every_digit_on_hover(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given 2**53 + 1 bytes, which a JavaScript number would round to 2**53
+    at = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    huge = 2**53 + 1
+    live_console.store.write_usage(
+        "huge", [record("east", "firehose", Direction.INGRESS, at, huge)]
+    )
+    # When
+    sign_in(
+        page, live_console, VIEWER, VIEWER_PASSWORD, SEVEN_DAYS_VIEW + "&tab=ingress&metric=bytes"
+    )
+    # Then
+    total = page.locator("#table tbody tr").first.locator("td").last
+    expect(total).to_have_attribute("title", f"{huge:,} bytes")
+    expect(total).to_have_text("9.01 PB")
