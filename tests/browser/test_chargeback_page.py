@@ -269,3 +269,20 @@ def test_byte_counts_beyond_two_to_the_53_keep_every_digit_on_hover(
     total = page.locator("#table tbody tr").first.locator("td").last
     expect(total).to_have_attribute("title", f"{huge:,} bytes")
     expect(total).to_have_text("9.01 PB")
+
+
+def test_percentages_show_one_decimal_and_overall_falls_back_from_bytes_to_cost(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given: orders consumed 1 GB and billing 2 GB of the 3 GB consumed
+    sign_in(page, live_console, VIEWER, VIEWER_PASSWORD, SEVEN_DAYS_VIEW + "&tab=egress")
+    page.get_by_label("Metric").select_option("percentage")
+    expect(page.locator("#table tbody tr").first.locator("td").last).to_have_text("66.7 %")
+    page.get_by_label("Metric").select_option("bytes")
+    expect(page.locator("#table tbody tr").first.locator("td").last).to_have_text("2 GB")
+    # When
+    page.get_by_role("tab", name="Overall Cost").click()
+    # Then: Overall Cost has no bytes metric, so the page shows cost instead of an error
+    expect(page.get_by_label("Metric")).to_have_value("cost")
+    expect(page.locator("#table tbody tr").first.locator("td").last).to_have_text("$0.35")
+    expect(page.get_by_role("alert")).to_be_hidden()

@@ -179,3 +179,16 @@ async def test_a_bad_authorization_header_is_refused_even_with_a_valid_session(
     answer = await client.get("/api/v1/pricing", headers={"Authorization": "Bearer wrong"})
     # Then
     assert answer.status_code == 401
+
+
+async def test_a_viewer_may_use_the_page_routes(client: httpx.AsyncClient) -> None:
+    # Given
+    routes = sorted(NON_OPENAPI_ROUTES - PUBLIC_ROUTES)
+    # When
+    answers = {route: await call(client, *route, headers=VIEWER_HEADERS) for route in routes}
+    # Then: the page and the document open; sign-out answers with the login page
+    assert {route: answer.status_code for route, answer in answers.items()} == {
+        ("GET", "/"): 200,
+        ("GET", "/openapi.json"): 200,
+        ("POST", "/logout"): 303,
+    }
