@@ -7,7 +7,6 @@ separate process, so stopping the demo cannot leave a gateway or a console behin
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import threading
 import time
@@ -22,7 +21,6 @@ from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
 from chargeback.store import Store
 from chargeback.usage import UsageRecord
 
-_log = logging.getLogger("chargeback.demo")
 _LOOPBACK = "127.0.0.1"
 _START_TIMEOUT_SECONDS = 30.0
 _STOP_TIMEOUT_SECONDS = 60.0
@@ -139,13 +137,20 @@ class GatewayThread:
         self.is_flushed = await self._gateway.stop()
 
     def stop(self) -> None:
-        """Close every connection, flush all counted usage to the store, and end the thread."""
+        """Close every connection, flush all counted usage to the store, and end the thread.
+
+        Raises:
+            DemoError: some counted usage could not be written to the store.
+        """
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread.is_alive():
             self._thread.join(_STOP_TIMEOUT_SECONDS)
         if not self.is_flushed and self._failure is None:
-            _log.error("event=demo_gateway_not_flushed")
+            raise DemoError(
+                "the gateway could not write all counted usage to the store (see its log "
+                "lines above); the demo's last traffic is not in the store"
+            )
 
 
 class ConsoleThread:
