@@ -131,13 +131,27 @@ def add_usage(connection: Connection, totals: Mapping[RawKey, int]) -> None:
 def add_to_rollups(connection: Connection, zone_name: str, totals: Mapping[RawKey, int]) -> None:
     """Add raw `totals` to the local-day and local-month rollups of `zone_name`."""
     zone = ZoneInfo(zone_name)
-    places: dict[int, tuple[int, int]] = {}  # window -> (local month, day of month - 1)
-    days: dict[RollupKey, list[int]] = {}  # (cluster, account, direction, month) -> 31 days
+    local_days: dict[int, int] = {}  # window -> local day (days since 1970)
+    day_sums: dict[RollupKey, int] = defaultdict(int)
     for (cluster, account, _topic, direction, window_s), byte_count in totals.items():
-        place = places.get(window_s)
+        day = local_days.get(window_s)
+        if day is None:
+            day = local_days[window_s] = local_day_of(zone, window_s)
+        day_sums[(cluster, account, direction, day)] += byte_count
+    add_day_sums(connection, zone_name, day_sums.items())
+
+
+def add_day_sums(
+    connection: Connection, zone_name: str, day_sums: Iterable[tuple[RollupKey, int]]
+) -> None:
+    """Add bytes per (cluster, account, direction, local day) to `zone_name`'s rollups."""
+    places: dict[int, tuple[int, int]] = {}  # local day -> (local month, day of month - 1)
+    days: dict[RollupKey, list[int]] = {}  # (cluster, account, direction, month) -> 31 days
+    for (cluster, account, direction, day), byte_count in day_sums:
+        place = places.get(day)
         if place is None:
-            local_day = day_start(local_day_of(zone, window_s))
-            place = places[window_s] = (month_number(local_day), local_day.day - 1)
+            local_date = day_start(day)
+            place = places[day] = (month_number(local_date), local_date.day - 1)
         key = (cluster, account, direction, place[0])
         row = days.get(key)
         if row is None:
