@@ -362,3 +362,46 @@ async def test_failed_sign_ins_are_counted_in_the_metrics(client: httpx.AsyncCli
     metrics = await client.get("/metrics", headers=bearer(ADMIN_TOKEN))
     # Then
     assert "chargeback_console_failed_logins_total 1.0" in metrics.text
+
+
+async def test_a_copied_session_cookie_stops_working_once_its_user_signs_out(
+    client: httpx.AsyncClient,
+) -> None:
+    # Given
+    csrf = await sign_in(client, VIEWER, VIEWER_PASSWORD)
+    copied = client.cookies[SESSION_COOKIE]
+    await client.post("/logout", data={"csrf_token": csrf})
+    client.cookies.set(SESSION_COOKIE, copied)
+    # When
+    answer = await client.get("/api/v1/pricing")
+    # Then
+    assert answer.status_code == 401
+
+
+async def test_signing_out_ends_the_users_sessions_in_other_browsers_too(
+    app: FastAPI,
+) -> None:
+    # Given two browsers signed in as the same user
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as laptop,
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as phone,
+    ):
+        csrf = await sign_in(laptop, VIEWER, VIEWER_PASSWORD)
+        await sign_in(phone, VIEWER, VIEWER_PASSWORD)
+        # When
+        await laptop.post("/logout", data={"csrf_token": csrf})
+        answer = await phone.get("/api/v1/pricing")
+    # Then
+    assert answer.status_code == 401
+
+
+async def test_signing_in_again_after_signing_out_works(client: httpx.AsyncClient) -> None:
+    # Given
+    csrf = await sign_in(client, VIEWER, VIEWER_PASSWORD)
+    await client.post("/logout", data={"csrf_token": csrf})
+    # When
+    await sign_in(client, VIEWER, VIEWER_PASSWORD)
+    answer = await client.get("/api/v1/pricing")
+    # Then
+    assert answer.status_code == 200

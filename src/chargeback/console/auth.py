@@ -32,6 +32,7 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 API_TOKEN_PREFIX = "cbt_"  # noqa: S105 - a marker that makes leaked tokens easy to spot
 SESSION_SECRET_SETTING = "console.session_secret"  # noqa: S105 - a key name, not a secret
+SESSION_GENERATION_SETTING = "console.session_generation."  # + user name
 MIN_PASSWORD_CHARS = 8
 
 _HASHER = PasswordHasher()
@@ -151,10 +152,12 @@ def session_secret(store: Store) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SessionClaims:
-    """What a session cookie says: who, which password, and its CSRF token."""
+    """What a session cookie says: who, which password, which generation of the user's
+    sessions (sign-out starts a new one), and its CSRF token."""
 
     user_name: str
     password_fingerprint: str
+    generation: int
     csrf_token: str
 
 
@@ -165,11 +168,11 @@ class SessionCodec:
         self._serializer = URLSafeTimedSerializer(secret, salt="chargeback-session")
         self._max_age_seconds = max_age_seconds
 
-    def issue(self, user: UserRow) -> tuple[str, SessionClaims]:
+    def issue(self, user: UserRow, generation: int) -> tuple[str, SessionClaims]:
         """Return a signed cookie value for `user` and the claims inside it."""
         fingerprint = password_fingerprint(user.password_hash)
-        claims = SessionClaims(user.name, fingerprint, new_csrf_token())
-        payload = [claims.user_name, claims.password_fingerprint, claims.csrf_token]
+        claims = SessionClaims(user.name, fingerprint, generation, new_csrf_token())
+        payload = [claims.user_name, fingerprint, generation, claims.csrf_token]
         return self._serializer.dumps(payload), claims
 
     def read(self, cookie_value: str) -> SessionClaims | None:
@@ -178,11 +181,14 @@ class SessionCodec:
             payload = self._serializer.loads(cookie_value, max_age=self._max_age_seconds)
         except BadSignature:
             return None
-        if not (isinstance(payload, list) and len(payload) == 3):
+        if not (isinstance(payload, list) and len(payload) == 4):
             return None
-        if not all(isinstance(part, str) for part in payload):
+        user_name, fingerprint, generation, csrf_token = payload
+        if not all(isinstance(part, str) for part in (user_name, fingerprint, csrf_token)):
             return None
-        return SessionClaims(payload[0], payload[1], payload[2])
+        if not isinstance(generation, int):
+            return None
+        return SessionClaims(user_name, fingerprint, generation, csrf_token)
 
 
 class Authenticator:
@@ -228,7 +234,19 @@ class Authenticator:
             return None
         if not tokens_match(password_fingerprint(user.password_hash), claims.password_fingerprint):
             return None
+        if claims.generation != self.session_generation(user.name):
+            return None  # the user signed out since this session began
         return _identity(user, AuthMethod.SESSION, claims.csrf_token)
+
+    def session_generation(self, user_name: str) -> int:
+        """The current generation of `user_name`'s sessions (0 until their first sign-out)."""
+        stored = self._store.get_setting(SESSION_GENERATION_SETTING + user_name)
+        return int(stored) if stored and stored.isdigit() else 0
+
+    def end_sessions(self, user_name: str) -> None:
+        """End every session of `user_name`, in every browser (signing out does this)."""
+        next_generation = self.session_generation(user_name) + 1
+        self._store.set_setting(SESSION_GENERATION_SETTING + user_name, str(next_generation))
 
 
 def _identity(user: UserRow, method: AuthMethod, csrf_token: str | None = None) -> Identity | None:

@@ -65,8 +65,13 @@ def chargeback_page(
 
 
 @page_router.post("/logout")
-def logout(user: CurrentUser) -> Response:
-    """End the session of `user` (the form carries the session's CSRF token)."""
+def logout(user: CurrentUser, authenticator: AuthenticatorDep) -> Response:
+    """End `user`'s sessions, everywhere (the form carries the session's CSRF token).
+
+    Every session, not only this browser's: session cookies are signed, not stored, so the
+    only way to make a copied cookie useless is to retire its generation.
+    """
+    authenticator.end_sessions(user.name)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
     return response
@@ -98,7 +103,7 @@ def login(
         request.app.state.metrics.failed_logins.inc()
         error = "Wrong user name or password."
         return _login_page(request, settings, target, error, status_code=401)
-    cookie_value, _ = authenticator.codec.issue(user)
+    cookie_value, _ = authenticator.codec.issue(user, authenticator.session_generation(user.name))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
