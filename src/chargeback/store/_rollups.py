@@ -136,6 +136,8 @@ def daily_grid(
 ) -> UsageGrid:
     """Bytes per (service account, direction) per local day from `first_day` to `last_day`."""
     day_count = (last_day - first_day).days + 1
+    if day_count < 1:
+        return UsageGrid([], {})
     grid: _Grid = {}
     for month in range(month_number(first_day), month_number(last_day) + 1):
         start = max(first_day, month_start(month))
@@ -145,7 +147,7 @@ def daily_grid(
         where = (t.usage_days.c.zone == zone, t.usage_days.c.month == month)
         rows = _grid_rows(connection, t.usage_days, where, cells, cluster)
         _add_rows(grid, rows, (start - first_day).days, day_count)
-    starts = [first_day + timedelta(days=n) for n in range(max(day_count, 0))]
+    starts = [first_day + timedelta(days=n) for n in range(day_count)]
     return UsageGrid(starts, _without_empty_keys(grid))
 
 
