@@ -18,6 +18,7 @@ from chargeback.console._settings import ConsoleSettings
 from chargeback.console.api import PriceFieldsError, api_router, metrics_router, public_router
 from chargeback.console.auth import SESSION_COOKIE, Authenticator, SessionCodec, session_secret
 from chargeback.console.deps import ForbiddenError, NotAuthenticatedError, require_user
+from chargeback.console.errors import SignInLockedError
 from chargeback.console.web import STATIC_DIR, login_router, page_router
 from chargeback.pricing import PricingError
 from chargeback.reports import ReportError
@@ -115,6 +116,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PricingError, _unprocessable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StoreError, _store_unavailable)
+    app.add_exception_handler(SignInLockedError, _locked)
 
 
 def _is_machine_path(path: str) -> bool:
@@ -145,6 +147,15 @@ async def _unprocessable(request: Request, error: Exception) -> Response:
     if isinstance(error, PriceFieldsError):
         body["errors"] = error.errors
     return JSONResponse(body, status_code=422)
+
+
+async def _locked(request: Request, error: Exception) -> Response:
+    assert isinstance(error, SignInLockedError)
+    return JSONResponse(
+        {"detail": str(error)},
+        status_code=429,
+        headers={"Retry-After": str(error.retry_after_seconds)},
+    )
 
 
 async def _store_unavailable(request: Request, error: Exception) -> Response:

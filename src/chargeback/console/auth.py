@@ -23,7 +23,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from chargeback.console.errors import ConsoleError
+from chargeback.console._throttle import SignInThrottle
+from chargeback.console.errors import ConsoleError, SignInLockedError
 from chargeback.store import Store, UserRow
 
 SESSION_COOKIE = "chargeback_session"
@@ -194,25 +195,41 @@ class SessionCodec:
 class Authenticator:
     """Checks credentials against the store's users and tokens."""
 
-    def __init__(self, store: Store, codec: SessionCodec) -> None:
+    def __init__(
+        self, store: Store, codec: SessionCodec, throttle: SignInThrottle | None = None
+    ) -> None:
         self._store = store
         self.codec = codec
+        self.throttle = throttle or SignInThrottle()
 
     def check_password(self, user_name: str, password: str) -> UserRow | None:
-        """Return the user if `password` is theirs; upgrades an outdated hash on success."""
+        """Return the user if `password` is theirs; upgrades an outdated hash on success.
+
+        Raises:
+            SignInLockedError: too many wrong passwords for this user lately.
+        """
+        wait_seconds = self.throttle.retry_after_seconds(user_name)
+        if wait_seconds > 0:
+            raise SignInLockedError(user_name, wait_seconds)
         user = self._store.get_user(user_name)
         if user is None:
             verify_password(_DUMMY_HASH, password)
             return None
         if not verify_password(user.password_hash, password):
+            self.throttle.note_failure(user.name)
             return None
+        self.throttle.note_success(user.name)
         if _HASHER.check_needs_rehash(user.password_hash):
             self._store.set_user_password(user.name, _HASHER.hash(password))
             user = self._store.get_user(user.name) or user
         return user
 
     def by_basic(self, user_name: str, password: str) -> Identity | None:
-        """Identify a request by HTTP Basic credentials."""
+        """Identify a request by HTTP Basic credentials.
+
+        Raises:
+            SignInLockedError: too many wrong passwords for this user lately.
+        """
         user = self.check_password(user_name, password)
         return _identity(user, AuthMethod.BASIC) if user else None
 

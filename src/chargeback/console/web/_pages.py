@@ -28,6 +28,7 @@ from chargeback.console.deps import (
     StoreDep,
     require_user,
 )
+from chargeback.console.errors import SignInLockedError
 from chargeback.pricing import CURRENCY_CODES, GbUnit
 from chargeback.reports import Metric, PeriodName, Tab
 
@@ -98,7 +99,12 @@ def login(
     if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         error = "The sign-in form expired. Please try again."
         return _login_page(request, settings, target, error, status_code=403)
-    user = authenticator.check_password(username, password)
+    try:
+        user = authenticator.check_password(username, password)
+    except SignInLockedError as locked:
+        message = str(locked)
+        sentence = message[:1].upper() + message[1:] + "."
+        return _login_page(request, settings, target, sentence, status_code=429)
     if user is None:
         request.app.state.metrics.failed_logins.inc()
         error = "Wrong user name or password."
