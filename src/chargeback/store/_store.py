@@ -36,6 +36,7 @@ from chargeback.store._zones import load_zone
 from chargeback.usage import UsageRecord, read_usage_file
 
 _PRICES_ROW_ID = 1
+DEFAULT_ZONE = "UTC"
 _HASH_BLOCK_BYTES = 1 << 20
 
 
@@ -52,7 +53,9 @@ def open_store(url: str) -> Store:
     except sa.exc.SQLAlchemyError as error:
         engine.dispose()
         raise StoreError(f"cannot open the store at {_shown(parsed)}: {error}") from error
-    return Store(engine, parsed)
+    store = Store(engine, parsed)
+    store._build_default_zone_while_empty()
+    return store
 
 
 class Store:
@@ -228,6 +231,15 @@ class Store:
                 sa.select(t.usage_clusters.c.cluster).order_by(t.usage_clusters.c.cluster)
             )
             return list(rows.scalars())
+
+    def _build_default_zone_while_empty(self) -> None:
+        # UTC is the default reporting zone: listing it while there is no usage costs nothing,
+        # and spares the first UTC report a pass over a store that has grown large by then.
+        with self._reading() as connection:
+            has_usage = connection.execute(sa.select(t.usage.c.cluster).limit(1)).first()
+            has_zones = connection.execute(sa.select(t.rollup_zones.c.zone).limit(1)).first()
+        if has_usage is None and has_zones is None:
+            self.materialize_zone(DEFAULT_ZONE)
 
     def _ensure_zone(self, zone: str) -> None:
         if zone in self._materialized_zones:
