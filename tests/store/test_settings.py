@@ -95,3 +95,15 @@ def test_a_bad_store_url_gets_a_clear_error_without_the_password(url: str, messa
     with pytest.raises(StoreError, match=message) as refused:
         open_store(url)
     assert "secret" not in str(refused.value)
+
+
+def test_an_in_memory_store_keeps_its_data_between_calls() -> None:
+    # Given
+    store = open_store("sqlite://")
+
+    # When
+    store.set_setting("k", "v")
+
+    # Then
+    assert store.get_setting("k") == "v"
+    store.close()
