@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from chargeback.console import hash_password
 from chargeback.usage import Direction
@@ -286,3 +286,23 @@ def test_percentages_show_one_decimal_and_overall_falls_back_from_bytes_to_cost(
     expect(page.get_by_label("Metric")).to_have_value("cost")
     expect(page.locator("#table tbody tr").first.locator("td").last).to_have_text("$0.35")
     expect(page.get_by_role("alert")).to_be_hidden()
+
+
+def test_the_page_says_it_is_loading_until_the_view_arrives(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given the API's answers held back until the test lets them go
+    sign_in(page, live_console, VIEWER, VIEWER_PASSWORD, SEVEN_DAYS_VIEW)
+    held: list[Route] = []
+    page.route(re.compile(r"/api/v1/chargeback\?"), lambda route: held.append(route))
+    page.get_by_role("tab", name="Egress").click()
+    # When
+    expect(page.locator("#status")).to_have_text("Loading…")
+    expect(page.locator("#view")).to_have_attribute("aria-busy", "true")
+    for route in held:
+        route.continue_()
+    page.unroute(re.compile(r"/api/v1/chargeback\?"))
+    # Then
+    expect(page.locator("#view")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#status")).to_have_text("")
+    expect(rows(page)).to_have_text(["billing", "orders"])
