@@ -42,8 +42,6 @@ ADMIN, ADMIN_PASSWORD = "ada", "ada-password-1"
 VIEWER, VIEWER_PASSWORD = "vic", "vic-password-1"
 SEVEN_DAYS_VIEW = "/?period=7D&asOf=2026-11-30"
 
-pytestmark = pytest.mark.browser
-
 
 @dataclass(frozen=True)
 class LiveConsole:

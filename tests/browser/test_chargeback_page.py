@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from chargeback.console import hash_password
@@ -21,6 +22,8 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.console.seed import record
+
+pytestmark = pytest.mark.browser
 
 
 def rows(page: Page) -> Locator:

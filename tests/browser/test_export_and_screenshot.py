@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 from typer.testing import CliRunner
 
@@ -35,6 +36,9 @@ VIEW = {
     "sort": "service_account:asc",
 }
 VIEW_PATH = "/?" + "&".join(f"{key}={value}" for key, value in VIEW.items())
+
+
+pytestmark = pytest.mark.browser
 
 
 def api_export(console: LiveConsole, params: dict[str, str]) -> httpx.Response:
