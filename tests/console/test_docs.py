@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+import typer
 
+from chargeback.cli import app as cli_app
 from chargeback.console import ConsoleSettings
 from tests.console.conftest import ADMIN_HEADERS
 
@@ -57,3 +61,30 @@ def test_every_console_setting_is_named_in_the_user_guide_or_the_api_reference()
     # Then
     assert fields == set(reachable)
     assert [text for text in reachable.values() if not re.search(re.escape(text), guide)] == []
+
+
+CONSOLE_COMMANDS = [
+    ("serve",),
+    ("users", "add"),
+    ("users", "list"),
+    ("users", "remove"),
+    ("tokens", "create"),
+    ("tokens", "list"),
+    ("tokens", "remove"),
+]
+
+
+@pytest.mark.parametrize("path", CONSOLE_COMMANDS, ids=" ".join)
+def test_every_console_command_and_option_is_in_the_guide_or_the_api_reference(
+    path: tuple[str, ...],
+) -> None:
+    # Given
+    docs = (DOCS / "user-guide" / "console.md").read_text() + (DOCS / "api.md").read_text()
+    found: Any = typer.main.get_command(cli_app)
+    for name in path:
+        found = found.commands[name]
+    # When
+    options = [o for p in found.params for o in p.opts if o.startswith("--") and o != "--help"]
+    # Then
+    assert f"chargeback {' '.join(path)}" in docs
+    assert [option for option in options if option not in docs] == []
