@@ -72,13 +72,28 @@ class GatewayThread:
 
     def stop(self) -> bool:
         is_flushed: bool = self.call(self.gateway.stop())
+        # As asyncio.run does: connections accepted while stopping still get to close.
+        self.call(_cancel_other_tasks())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
         return is_flushed
 
     def flush(self) -> bool:
+        """Flush what the gateway has counted so far.
+
+        A streamed response reaches the client just before the gateway meters it (in the same
+        event-loop step); a no-op scheduled on the loop runs only after that step.
+        """
+        self.call(asyncio.sleep(0))
         return self.gateway.flush_now()
+
+
+async def _cancel_other_tasks() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def free_port_block(size: int = 4) -> int:

@@ -73,12 +73,12 @@ class ClientConnection:
 
     async def run(self) -> None:
         """Proxy until either side closes or a frame is malformed; then close both sides."""
-        self._chain.open()
         tasks = [
             asyncio.create_task(self._requests(), name=f"requests-{self.context.connection_id}"),
             asyncio.create_task(self._responses(), name=f"responses-{self.context.connection_id}"),
         ]
         try:
+            self._chain.open()
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 self._log_end(task)

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import logging
 import signal
+import weakref
 from collections.abc import Callable
 from wsgiref.simple_server import WSGIServer
 
@@ -60,6 +61,8 @@ class Gateway:
         )
         self._servers: dict[int, asyncio.Server] = {}
         self._connections: set[asyncio.Task[None]] = set()
+        # Weak: a transport leaves the set when it is gone; stop() aborts those still alive.
+        self._transports: weakref.WeakSet[asyncio.WriteTransport] = weakref.WeakSet()
         self._connection_ids = itertools.count(1)
         self._metrics_server: WSGIServer | None = None
 
@@ -116,6 +119,7 @@ class Gateway:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self._transports.add(writer.transport)
         self.metrics.connections.inc()
         self.metrics.connections_open.inc()
         try:
@@ -142,18 +146,31 @@ class Gateway:
         )
         try:
             upstream = await self._connect_upstream(port)
-            await self._login_upstream(upstream)
         except UpstreamError as error:
-            self.metrics.errors.labels("upstream").inc()
-            log.warning("event=upstream_unreachable %s error=%r", context, str(error))
-            writer.close()
+            self._refuse(writer, context, error)
             return
-        log.info("event=connection_opened %s", context)
-        chain = build_chain(context, self._handlers)
-        connection = ClientConnection(
-            context, chain, (reader, writer), upstream, self.open_new_broker_ports
-        )
-        await connection.run()
+        # From here on the upstream connection is ours to close, whatever happens (a stop()
+        # may cancel this task at any await).
+        self._transports.add(upstream[1].transport)
+        try:
+            await self._login_upstream(upstream)
+            log.info("event=connection_opened %s", context)
+            chain = build_chain(context, self._handlers)
+            connection = ClientConnection(
+                context, chain, (reader, writer), upstream, self.open_new_broker_ports
+            )
+            await connection.run()
+        except UpstreamError as error:
+            self._refuse(writer, context, error)
+        finally:
+            upstream[1].close()
+
+    def _refuse(
+        self, writer: asyncio.StreamWriter, context: ConnectionContext, error: UpstreamError
+    ) -> None:
+        self.metrics.errors.labels("upstream").inc()
+        log.warning("event=upstream_unreachable %s error=%r", context, str(error))
+        writer.close()
 
     async def _login_upstream(
         self, upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -178,15 +195,15 @@ class Gateway:
         failures = []
         for endpoint in candidates:
             try:
-                return await asyncio.wait_for(
-                    asyncio.open_connection(
+                # asyncio.timeout, not wait_for: wait_for (3.11) can drop a connection that
+                # completes just as it is cancelled, leaking its socket.
+                async with asyncio.timeout(self.settings.upstream_connect_timeout_seconds):
+                    return await asyncio.open_connection(
                         endpoint.host,
                         endpoint.port,
                         ssl=self.settings.upstream_tls,
                         limit=_STREAM_LIMIT_BYTES,
-                    ),
-                    self.settings.upstream_connect_timeout_seconds,
-                )
+                    )
             except (OSError, TimeoutError) as error:
                 failures.append(f"{endpoint}: {error or type(error).__name__}")
         raise UpstreamError("no broker reachable (" + "; ".join(failures) + ")")
@@ -198,9 +215,16 @@ class Gateway:
         """
         for server in self._servers.values():
             server.close()
+        # Connections accepted just now start their task on the next loop iteration.
+        await asyncio.sleep(0)
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
+        # A closed transport still holding unsent data keeps its socket until a peer that may
+        # never read takes it; at shutdown nothing more is owed to anyone.
+        for transport in list(self._transports):
+            transport.abort()
+        self._transports.clear()
         for server in self._servers.values():
             with contextlib.suppress(Exception):
                 await server.wait_closed()
