@@ -22,7 +22,7 @@ from chargeback.reports._model import (
 )
 from chargeback.reports._periods import is_daily, period_buckets
 from chargeback.reports._query import DEFAULT_ZONE, parse_query, parse_sort, parse_zone
-from chargeback.reports._source import UsageSource, UsageTotalLike
+from chargeback.reports._source import UsageGridLike, UsageSource
 from chargeback.reports.errors import ReportError
 from chargeback.reports.export import ExportFile, to_csv
 
@@ -41,8 +41,8 @@ __all__ = [
     "ReportRow",
     "SortOrder",
     "Tab",
+    "UsageGridLike",
     "UsageSource",
-    "UsageTotalLike",
     "build_report",
     "check_query",
     "is_daily",

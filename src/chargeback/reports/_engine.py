@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from chargeback.pricing import PriceSettings, costs_of, sum_money, sums_of_money
@@ -20,7 +21,7 @@ from chargeback.reports._model import (
     Tab,
 )
 from chargeback.reports._periods import is_daily, period_buckets
-from chargeback.reports._source import UsageSource, UsageTotalLike
+from chargeback.reports._source import UsageGridLike, UsageSource
 from chargeback.reports.errors import ReportError
 from chargeback.usage import Direction
 
@@ -57,7 +58,7 @@ def build_report(
     check_query(query)
     buckets = period_buckets(query.period, query.as_of)
     prices = store.get_prices() if prices is None else prices
-    grid = _bytes_grid(_fetch_totals(store, query, buckets), buckets)
+    grid = _bytes_grid(_fetch_usage(store, query, buckets), buckets)
     shown = _filter_and_sort(_lines(query.tab, query.metric, grid, prices, len(buckets)), query)
     exported = _export_lines(query, grid, prices, len(buckets), shown)
     return Report(
@@ -92,32 +93,40 @@ def check_query(query: ReportQuery) -> None:
         )
 
 
-def _fetch_totals(
+def _fetch_usage(
     store: UsageSource, query: ReportQuery, buckets: Sequence[Bucket]
-) -> Sequence[UsageTotalLike]:
+) -> UsageGridLike:
     first_day, last_day = buckets[0].first_day, buckets[-1].last_day
     if is_daily(query.period):
-        return store.daily_usage(query.zone, first_day, last_day, query.cluster)
-    return store.monthly_usage(query.zone, first_day, last_day, query.cluster)
+        return store.daily_grid(query.zone, first_day, last_day, query.cluster)
+    return store.monthly_grid(query.zone, first_day, last_day, query.cluster)
 
 
-def _bytes_grid(totals: Iterable[UsageTotalLike], buckets: Sequence[Bucket]) -> BytesGrid:
-    index_of = {bucket.first_day: index for index, bucket in enumerate(buckets)}
-    bucket_count = len(buckets)
-    # Direction is a StrEnum, so a plain "ingress" from a store finds its key too.
+def _bytes_grid(usage: UsageGridLike, buckets: Sequence[Bucket]) -> BytesGrid:
+    positions = _bucket_positions(usage.bucket_starts, buckets)
+    in_order = positions == list(range(len(buckets)))
     grid: BytesGrid = {Direction.INGRESS: {}, Direction.EGRESS: {}}
-    for total in totals:
-        index = index_of.get(total.bucket_start)
-        if index is None:
-            # The store answers exactly the asked range; anything else is a store bug, and a
-            # silently dropped byte would be worse than a loud failure.
-            raise ReportError(f"usage for bucket {total.bucket_start} is outside the period")
-        accounts = grid[total.direction]
-        cells = accounts.get(total.service_account)
-        if cells is None:
-            cells = accounts[total.service_account] = [0] * bucket_count
-        cells[index] += total.bytes
+    for (account, direction), row in usage.bytes_by_key.items():
+        # Direction is a StrEnum, so a plain "ingress" from a store finds its key too.
+        accounts = grid[direction]
+        if in_order and account not in accounts:
+            accounts[account] = list(row)
+            continue
+        cells = accounts.setdefault(account, [0] * len(buckets))
+        for position, byte_count in zip(positions, row, strict=True):
+            cells[position] += byte_count
     return grid
+
+
+def _bucket_positions(bucket_starts: Sequence[date], buckets: Sequence[Bucket]) -> list[int]:
+    """Where each of the store's buckets goes among ours."""
+    index_of = {bucket.first_day: index for index, bucket in enumerate(buckets)}
+    outside = [start for start in bucket_starts if start not in index_of]
+    if outside:
+        # The store answers exactly the asked range; anything else is a store bug, and a
+        # silently dropped byte would be worse than a loud failure.
+        raise ReportError(f"usage for bucket {outside[0]} is outside the period")
+    return [index_of[start] for start in bucket_starts]
 
 
 def _lines(

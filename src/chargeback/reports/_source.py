@@ -1,11 +1,11 @@
-"""What the engine needs from the store: usage totals per local day or month, and the prices.
+"""What the engine needs from the store: usage laid out per local day or month, and the prices.
 
 `chargeback.store.Store` satisfies `UsageSource`; tests may pass a smaller fake.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Protocol
 
@@ -13,28 +13,28 @@ from chargeback.pricing import PriceSettings
 from chargeback.usage import Direction
 
 
-class UsageTotalLike(Protocol):
-    """Bytes one service account moved in one direction within one local day or month."""
+class UsageGridLike(Protocol):
+    """Bytes per (service account, direction), one entry per bucket in `bucket_starts`.
+
+    A bucket start is a local day, or the first day of a local month. Keys without bytes in
+    any bucket may be left out.
+    """
 
     @property
-    def service_account(self) -> str: ...
+    def bucket_starts(self) -> Sequence[date]: ...
     @property
-    def direction(self) -> Direction: ...
-    @property
-    def bucket_start(self) -> date: ...
-    @property
-    def bytes(self) -> int: ...
+    def bytes_by_key(self) -> Mapping[tuple[str, Direction], Sequence[int]]: ...
 
 
 class UsageSource(Protocol):
     """The store's read side, as the report engine uses it."""
 
-    def daily_usage(
+    def daily_grid(
         self, zone: str, first_day: date, last_day: date, cluster: str | None
-    ) -> Sequence[UsageTotalLike]: ...
+    ) -> UsageGridLike: ...
 
-    def monthly_usage(
+    def monthly_grid(
         self, zone: str, first_month: date, last_day: date, cluster: str | None
-    ) -> Sequence[UsageTotalLike]: ...
+    ) -> UsageGridLike: ...
 
     def get_prices(self) -> PriceSettings: ...

@@ -1,6 +1,6 @@
 """A reference usage source for the engine's unit tests.
 
-`RecordSource` buckets raw UsageRecords into local days and months with plain zoneinfo
+`RecordSource` lays raw UsageRecords out per local day or month with plain zoneinfo
 arithmetic, written here independently of the store, so engine tests can state their
 expectations from the raw rows.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chargeback.pricing import PriceSettings
@@ -18,13 +18,11 @@ from chargeback.usage import ClusterName, Direction, Principal, TopicName, Usage
 
 
 @dataclass(frozen=True)
-class Total:
-    """What the store's UsageTotal carries."""
+class Grid:
+    """What the store's UsageGrid carries."""
 
-    service_account: str
-    direction: Direction
-    bucket_start: date
-    bytes: int
+    bucket_starts: list[date]
+    bytes_by_key: dict[tuple[str, Direction], list[int]]
 
 
 @dataclass
@@ -35,36 +33,43 @@ class RecordSource:
     prices: PriceSettings = field(default_factory=PriceSettings)
     calls: list[tuple[str, str, date, date, str | None]] = field(default_factory=list)
 
-    def daily_usage(
-        self, zone: str, first_day: date, last_day: date, cluster: str | None
-    ) -> list[Total]:
+    def daily_grid(self, zone: str, first_day: date, last_day: date, cluster: str | None) -> Grid:
         self.calls.append(("daily", zone, first_day, last_day, cluster))
-        return self._totals(zone, first_day, last_day, cluster, lambda day: day)
+        days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+        return self._grid(zone, days, last_day, cluster, lambda day: day)
 
-    def monthly_usage(
+    def monthly_grid(
         self, zone: str, first_month: date, last_day: date, cluster: str | None
-    ) -> list[Total]:
+    ) -> Grid:
         self.calls.append(("monthly", zone, first_month, last_day, cluster))
-        return self._totals(zone, first_month, last_day, cluster, lambda day: day.replace(day=1))
+        months = sorted(
+            {
+                (first_month + timedelta(days=n)).replace(day=1)
+                for n in range((last_day - first_month).days + 1)
+            }
+        )
+        return self._grid(zone, months, last_day, cluster, lambda day: day.replace(day=1))
 
     def get_prices(self) -> PriceSettings:
         return self.prices
 
-    def _totals(
+    def _grid(
         self,
         zone: str,
-        first_day: date,
+        starts: list[date],
         last_day: date,
         cluster: str | None,
         bucket_of: Callable[[date], date],
-    ) -> list[Total]:
-        sums: dict[tuple[str, Direction, date], int] = defaultdict(int)
+    ) -> Grid:
+        index_of = {start: index for index, start in enumerate(starts)}
+        rows: dict[tuple[str, Direction], list[int]] = defaultdict(lambda: [0] * len(starts))
         for record in self.records:
             local_day = record.window_start_utc.astimezone(ZoneInfo(zone)).date()
-            if first_day <= local_day <= last_day and cluster in (None, record.cluster):
-                key = (record.service_account, record.direction, bucket_of(local_day))
-                sums[key] += record.bytes
-        return [Total(sa, d, start, n) for (sa, d, start), n in sums.items()]
+            if starts[0] <= local_day <= last_day and cluster in (None, record.cluster):
+                key = (record.service_account, record.direction)
+                rows[key][index_of[bucket_of(local_day)]] += record.bytes
+        # Like the store: keys without bytes in any bucket are left out.
+        return Grid(starts, {key: row for key, row in rows.items() if any(row)})
 
 
 def record(
