@@ -130,8 +130,8 @@ async def test_a_failing_store_answers_503_without_showing_its_error(
     def failing_read(*args: object) -> object:
         raise StoreError("store at postgresql://db.internal/billing: connection refused")
 
-    monkeypatch.setattr(store, "daily_usage", failing_read)
-    monkeypatch.setattr(store, "monthly_usage", failing_read)
+    # get_prices: the read every report makes, whatever the engine's way of reading usage
+    monkeypatch.setattr(store, "get_prices", failing_read)
     # When
     answer = await client.get("/api/v1/chargeback", headers=VIEWER_HEADERS)
     # Then
