@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 # at twice this much unread data, which bounds memory per connection.
 _STREAM_LIMIT_BYTES = 1024 * 1024
 
+# While a large frame streams through, writing may run this far ahead of the receiver before
+# the gateway stops reading (asyncio's default, 64 KiB, makes reading and writing take turns).
+_WRITE_BUFFER_HIGH_BYTES = 8 * 1024 * 1024
+_WRITE_BUFFER_LOW_BYTES = 2 * 1024 * 1024
+
 HandlerFactory = Callable[[ConnectionContext], list[object]]
 
 
@@ -156,6 +161,10 @@ class Gateway:
             await self._login_upstream(upstream)
             log.info("event=connection_opened %s", context)
             chain = build_chain(context, self._handlers)
+            for side in (writer, upstream[1]):
+                side.transport.set_write_buffer_limits(
+                    high=_WRITE_BUFFER_HIGH_BYTES, low=_WRITE_BUFFER_LOW_BYTES
+                )
             connection = ClientConnection(
                 context, chain, (reader, writer), upstream, self.open_new_broker_ports
             )
