@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import pytest
 
@@ -93,6 +94,10 @@ def test_records_with_the_same_key_add_up_within_and_across_batches(store: Store
         (usage("alice", at(1), -1), "not a non-negative integer"),
         (usage("alice", at(1), True), "not a non-negative integer"),
         (usage("", at(1), 1), "service_account '' is not a non-empty string"),
+        (
+            usage("alice", at(1), 1, cast(Direction, "sideways")),
+            "direction 'sideways' is not ingress or egress",
+        ),
     ],
 )
 def test_a_bad_record_is_refused_and_nothing_of_its_batch_is_written(

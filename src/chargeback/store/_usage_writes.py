@@ -24,6 +24,8 @@ from chargeback.usage import WINDOW_SECONDS, Direction, UsageRecord
 RawKey = tuple[str, str, str, str, int]
 # (cluster, service_account, direction, local month or year)
 RollupKey = tuple[str, str, str, int]
+# A StrEnum hashes as its text, so plain "ingress" finds its entry too.
+_DIRECTION_TEXT: dict[object, str] = {direction: direction.value for direction in Direction}
 # Rows per INSERT statement list: bounds memory while importing millions of rows.
 WRITE_CHUNK_ROWS = 20_000
 
@@ -39,7 +41,8 @@ def check_record(record: UsageRecord, where: str, windows: dict[datetime, int]) 
         _refuse_names(record, where)
     if not (type(topic) is str and topic):
         _refuse_names(record, where)
-    if not isinstance(record.direction, Direction):
+    direction = _DIRECTION_TEXT.get(record.direction)
+    if direction is None:
         raise StoreError(f"{where}: direction {record.direction!r} is not ingress or egress")
     byte_count = record.bytes
     if type(byte_count) is not int or byte_count < 0:
@@ -48,7 +51,7 @@ def check_record(record: UsageRecord, where: str, windows: dict[datetime, int]) 
     window_s = windows.get(window)
     if window_s is None:
         window_s = windows[window] = _window_seconds(window, where)
-    return (cluster, account, topic, record.direction.value, window_s)
+    return (cluster, account, topic, direction, window_s)
 
 
 def _refuse_names(record: UsageRecord, where: str) -> None:
