@@ -9,7 +9,7 @@ from chargeback.pricing._currencies import CURRENCY_CODES
 from chargeback.pricing._errors import PricingError
 from chargeback.pricing._money import (
     cost_of,
-    costs_of,
+    costs_of_usage,
     round_half_up,
     sum_money,
     sums_of_money,
@@ -33,7 +33,7 @@ __all__ = [
     "PricingError",
     "check_price",
     "cost_of",
-    "costs_of",
+    "costs_of_usage",
     "parse_currency",
     "parse_gb_unit",
     "parse_price",

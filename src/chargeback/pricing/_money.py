@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal, Inexact, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, localcontext
 
-from chargeback.pricing._prices import GbUnit
+from chargeback.pricing._prices import MAX_PRICE_DECIMAL_PLACES, GbUnit, PriceSettings
 
 # bytes * price has at most ~20 + 8 significant digits; dividing by 10**9 or 2**30 terminates
 # within 30 more digits. 200 digits leave room for sums of many such costs, and the Inexact
 # trap turns any rounding we did not ask for into an error instead of a silently wrong bill.
 _EXACT_DIGITS = 200
+_EXACT = Context(prec=_EXACT_DIGITS, traps=[Inexact])
 
 
 def cost_of(byte_count: int, price_per_gb: Decimal, gb_unit: GbUnit) -> Decimal:
@@ -29,17 +30,34 @@ def cost_of(byte_count: int, price_per_gb: Decimal, gb_unit: GbUnit) -> Decimal:
         return Decimal(byte_count) * price_per_gb / Decimal(gb_unit.bytes_per_gb)
 
 
-def costs_of(byte_counts: Iterable[int], price_per_gb: Decimal, gb_unit: GbUnit) -> list[Decimal]:
-    """`cost_of` of many byte counts in one decimal context (a report prices ~10**5 cells).
+def costs_of_usage(usage: Iterable[tuple[int, int]], prices: PriceSettings) -> list[Decimal]:
+    """The exact ingress + egress cost of each (bytes produced, bytes consumed) pair.
 
-    >>> costs_of([1_500_000_000, 500_000_000], Decimal("0.10"), GbUnit.DECIMAL)
-    [Decimal('0.15'), Decimal('0.05')]
+    Equal to `cost_of` of each part, added; computed in integers because a report prices
+    ~10**5 cells: a price has at most 8 decimal places, so every cost is a whole number of
+    10**-17 (decimal GB) or 10**-38 (binary GB, 1/2**30 = 5**30/10**30) currency units.
+
+    >>> prices = PriceSettings(Decimal("0.10"), Decimal("0.05"))
+    >>> [f"{cost:f}" for cost in costs_of_usage([(1_500_000_000, 2_000_000_000)], prices)]
+    ['0.25000000000000000']
     """
-    with localcontext() as context:
-        context.prec = _EXACT_DIGITS
-        context.traps[Inexact] = True
-        bytes_per_gb = Decimal(gb_unit.bytes_per_gb)
-        return [Decimal(count) * price_per_gb / bytes_per_gb for count in byte_counts]
+    ingress_units = _price_units(prices.ingress_per_gb)
+    egress_units = _price_units(prices.egress_per_gb)
+    if prices.gb_unit is GbUnit.DECIMAL:
+        factor, exponent = 1, -(MAX_PRICE_DECIMAL_PLACES + 9)
+    else:
+        factor, exponent = 5**30, -(MAX_PRICE_DECIMAL_PLACES + 30)
+    return [
+        Decimal((produced * ingress_units + consumed * egress_units) * factor).scaleb(
+            exponent, _EXACT
+        )
+        for produced, consumed in usage
+    ]
+
+
+def _price_units(price_per_gb: Decimal) -> int:
+    """The price in units of 10**-8 (exact: PriceSettings allows at most 8 decimal places)."""
+    return int(price_per_gb.scaleb(MAX_PRICE_DECIMAL_PLACES, _EXACT))
 
 
 def sum_money(amounts: Iterable[Decimal]) -> Decimal:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from chargeback.pricing import PriceSettings, costs_of, sum_money, sums_of_money
+from chargeback.pricing import PriceSettings, costs_of_usage, sum_money, sums_of_money
 from chargeback.reports._model import (
     SERVICE_ACCOUNT_COLUMN,
     TOTAL_COLUMN,
@@ -153,30 +153,33 @@ def _byte_line(tab: Tab, account: str, grid: BytesGrid, bucket_count: int) -> _L
 def _cost_lines(
     tab: Tab, accounts: Sequence[str], grid: BytesGrid, prices: PriceSettings, bucket_count: int
 ) -> list[_Line]:
-    """Cost lines, priced in one go: a report of thousands of accounts has ~10**5 cells."""
+    """Cost lines, priced in one go: a report of thousands of accounts has ~10**5 cells.
+
+    A row's total is the cost of its total bytes: exactly the sum of its cells.
+    """
     no_usage = [0] * bucket_count
-    costs_per_direction = [
-        costs_of(
-            [count for account in accounts for count in grid[direction].get(account, no_usage)],
-            _price_per_gb(direction, prices),
-            prices.gb_unit,
-        )
-        for direction in _TAB_DIRECTIONS[tab]
+    directions = _TAB_DIRECTIONS[tab]
+    produced = [
+        grid[Direction.INGRESS].get(a, no_usage) if Direction.INGRESS in directions else no_usage
+        for a in accounts
     ]
-    if len(costs_per_direction) == 1:
-        costs = costs_per_direction[0]
-    else:
-        costs = sums_of_money(zip(*costs_per_direction, strict=True))
-    rows = [costs[i * bucket_count : (i + 1) * bucket_count] for i in range(len(accounts))]
-    totals = sums_of_money(rows)
+    consumed = [
+        grid[Direction.EGRESS].get(a, no_usage) if Direction.EGRESS in directions else no_usage
+        for a in accounts
+    ]
+    pairs = (
+        pair
+        for ins, outs in zip(produced, consumed, strict=True)
+        for pair in zip(ins, outs, strict=True)
+    )
+    cells = costs_of_usage(pairs, prices)
+    totals = costs_of_usage(
+        ((sum(ins), sum(outs)) for ins, outs in zip(produced, consumed, strict=True)), prices
+    )
     return [
-        _Line(account, tuple(row), total)
-        for account, row, total in zip(accounts, rows, totals, strict=True)
+        _Line(account, tuple(cells[i * bucket_count : (i + 1) * bucket_count]), total)
+        for i, (account, total) in enumerate(zip(accounts, totals, strict=True))
     ]
-
-
-def _price_per_gb(direction: Direction, prices: PriceSettings) -> Decimal:
-    return prices.ingress_per_gb if direction is Direction.INGRESS else prices.egress_per_gb
 
 
 def _percentages(lines: Sequence[_Line], bucket_count: int) -> list[_Line]:
