@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, localcontext
+from functools import cache
 
 from chargeback.pricing._prices import MAX_PRICE_DECIMAL_PLACES, GbUnit, PriceSettings
 
@@ -12,6 +13,9 @@ from chargeback.pricing._prices import MAX_PRICE_DECIMAL_PLACES, GbUnit, PriceSe
 # trap turns any rounding we did not ask for into an error instead of a silently wrong bill.
 _EXACT_DIGITS = 200
 _EXACT = Context(prec=_EXACT_DIGITS, traps=[Inexact])
+# One shared context for output rounding: an export rounds ~10**5 cells, and entering a local
+# context per cell cost more than the rounding itself.
+_HALF_UP = Context(prec=_EXACT_DIGITS, rounding=ROUND_HALF_UP)
 
 
 def cost_of(byte_count: int, price_per_gb: Decimal, gb_unit: GbUnit) -> Decimal:
@@ -89,6 +93,9 @@ def round_half_up(value: Decimal, places: int) -> Decimal:
     >>> round_half_up(Decimal("-0.125"), 2)
     Decimal('-0.13')
     """
-    with localcontext() as context:
-        context.prec = _EXACT_DIGITS
-        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return _HALF_UP.quantize(value, _quantum(places))
+
+
+@cache
+def _quantum(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
