@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -126,6 +127,7 @@ def _bench_backend(backend: str, url: str, usage: SyntheticUsage, args: argparse
         if not args.reuse:
             store_rows_per_s = _bench_writes(store, usage)
             _plain_insert_baseline(url, usage, store_rows_per_s)
+        _vacuum(url)
         baselines = _baselines(url, args.repeat)
         _bench_reports(store, usage, args, baselines)
     finally:
@@ -196,6 +198,24 @@ def _plain_insert_baseline(url: str, usage: SyntheticUsage, store_rows_per_s: fl
     )
 
 
+def _vacuum(url: str) -> None:
+    """VACUUM ANALYZE the rollups on PostgreSQL, as autovacuum does in production.
+
+    Every write updates rollup rows in place; without a vacuum a freshly written benchmark
+    database reads through ~30 dead row versions per live one (some servers, like the
+    development machines', run with autovacuum off).
+    """
+    if not url.startswith("postgresql"):
+        return
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for table in ("usage_days", "usage_months"):
+                connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
+    finally:
+        engine.dispose()
+
+
 def _baselines(url: str, repeat: int) -> dict[str, float]:
     engine = sa.create_engine(url)
     try:
@@ -217,43 +237,64 @@ def _baselines(url: str, repeat: int) -> dict[str, float]:
 def _bench_reports(
     store: Store, usage: SyntheticUsage, args: argparse.Namespace, baselines: dict[str, float]
 ) -> None:
-    table = Table(title=f"report and export times (median of {args.repeat}), zone {args.zone}")
+    table = Table(
+        title=f"report and export times (median of {args.repeat}), zone {args.zone}; "
+        "wall ms (CPU ms of this process)"
+    )
     for column in ("period", "tab", "rows", "report ms", "export ms", "report/scan", "export/scan"):
         table.add_column(column, justify="right")
-    worst_ms = 0.0
+    worst_ms = worst_cpu_ms = 0.0
     for period in PeriodName:
         for tab in Tab:
             query = ReportQuery(tab, period, usage.last_day, Metric.COST, zone=args.zone)
             build_report(store, query)  # warm-up: connection pool, caches
-            report_ms = _median_ms(partial(build_report, store, query), args.repeat)
-            export_ms = _median_ms(partial(_export, store, query), args.repeat)
+            report = _median_times(partial(build_report, store, query), args.repeat)
+            export = _median_times(partial(_export, store, query), args.repeat)
             row_count = len(build_report(store, query).rows)
-            worst_ms = max(worst_ms, report_ms, export_ms)
+            worst_ms = max(worst_ms, report.wall_ms, export.wall_ms)
+            worst_cpu_ms = max(worst_cpu_ms, report.cpu_ms, export.cpu_ms)
             table.add_row(
-                period.value, tab.value, f"{row_count:,}", _ms(report_ms), _ms(export_ms),
-                f"{report_ms / baselines['scan']:.2f}", f"{export_ms / baselines['scan']:.2f}",
+                period.value, tab.value, f"{row_count:,}", _ms(report), _ms(export),
+                f"{report.wall_ms / baselines['scan']:.2f}",
+                f"{export.wall_ms / baselines['scan']:.2f}",
             )  # fmt: skip
     console.print(table)
     verdict = "[green]met[/]" if worst_ms < AIM_MS else "[red]missed[/]"
-    console.print(f"slowest report or export: {worst_ms:.1f} ms; aim < {AIM_MS:.0f} ms {verdict}")
+    console.print(
+        f"slowest report or export: {worst_ms:.1f} ms wall, {worst_cpu_ms:.1f} ms CPU; "
+        f"aim < {AIM_MS:.0f} ms {verdict}"
+    )
 
 
 def _export(store: Store, query: ReportQuery) -> object:
     return to_csv(build_report(store, query))
 
 
-def _median_ms(step: Callable[[], object], repeat: int) -> float:
-    times = []
+@dataclass(frozen=True)
+class Timing:
+    """Median wall time and median CPU time of this process (steadier on a shared machine)."""
+
+    wall_ms: float
+    cpu_ms: float
+
+
+def _median_times(step: Callable[[], object], repeat: int) -> Timing:
+    walls, cpus = [], []
     for _ in range(max(1, repeat)):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         step()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        walls.append((time.perf_counter() - started) * 1000)
+        cpus.append((time.process_time() - started_cpu) * 1000)
+    return Timing(statistics.median(walls), statistics.median(cpus))
 
 
-def _ms(value: float) -> str:
-    style = "" if value < AIM_MS else "[red]"
-    return f"{style}{value:.1f}"
+def _median_ms(step: Callable[[], object], repeat: int) -> float:
+    return _median_times(step, repeat).wall_ms
+
+
+def _ms(timing: Timing) -> str:
+    style = "" if timing.wall_ms < AIM_MS else "[red]"
+    return f"{style}{timing.wall_ms:.1f} ({timing.cpu_ms:.0f})"
 
 
 if __name__ == "__main__":
