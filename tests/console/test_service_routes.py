@@ -137,3 +137,18 @@ async def test_a_failing_store_answers_503_without_showing_its_error(
     # Then
     assert answer.status_code == 503
     assert answer.json() == {"detail": "the store could not answer; the console's log says why"}
+
+
+async def test_healthz_answers_503_when_the_store_does_not_answer(
+    client: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given
+    def failing_read(*args: object) -> object:
+        raise StoreError("store at postgresql://db.internal/billing: connection refused")
+
+    monkeypatch.setattr(store, "get_setting", failing_read)
+    # When
+    answer = await client.get("/healthz")
+    # Then: a load balancer takes this console out of service
+    assert answer.status_code == 503
+    assert "db.internal" not in answer.text
