@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
@@ -28,6 +31,13 @@ pytestmark = pytest.mark.browser
 
 def rows(page: Page) -> Locator:
     return page.locator("#table tbody th")
+
+
+def left_edge(element: Locator) -> float:
+    """Where `element` starts on screen, in CSS pixels from the viewport's left."""
+    box = element.bounding_box()
+    assert box is not None, "the element is shown"
+    return box["x"]
 
 
 def test_the_page_requires_sign_in_and_then_shows_the_requested_view(
@@ -114,6 +124,43 @@ def test_tabs_change_with_the_arrow_keys(page: Page, live_console: LiveConsole) 
     expect(page).to_have_url(re.compile(r"tab=ingress"))
 
 
+def test_the_keyboard_alone_sorts_with_space_walks_the_periods_and_leaves_the_dialog(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given
+    sign_in(page, live_console, ADMIN, ADMIN_PASSWORD, SEVEN_DAYS_VIEW)
+    page.locator("#table thead th").first.get_by_role("button").focus()
+    # When Space on a column header
+    page.keyboard.press("Space")
+    # Then it sorts like a click
+    expect(rows(page)).to_have_text(["=evil", "billing", "orders"])
+    expect(page).to_have_url(re.compile(r"sort=service_account%3Aasc"))
+    # When the arrow keys move through the period radios
+    page.get_by_label("7D").focus()
+    page.keyboard.press("ArrowRight")
+    # Then each step is a new view
+    expect(page.get_by_label("30D")).to_be_checked()
+    expect(page).to_have_url(re.compile(r"period=30D"))
+    expect(page.locator("#table thead th")).to_have_count(32)  # name, 30 days, total
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_label("7D")).to_be_checked()
+    expect(page.locator("#table thead th")).to_have_count(9)
+    # When the price dialog opens from the keyboard
+    page.get_by_role("button", name="Change prices").focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Price per produced GB (ingress)")).to_be_focused()
+    # Then Tab cycles inside it: past its last button, back to its first field, never the page
+    dialog.get_by_role("button", name="Save prices").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_label("Price per produced GB (ingress)")).to_be_focused()
+    # And Escape closes it, focus back on the button that opened it
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("button", name="Change prices")).to_be_focused()
+
+
 def test_bytes_read_in_units_with_the_exact_count_on_hover(
     page: Page, live_console: LiveConsole
 ) -> None:
@@ -139,6 +186,30 @@ def test_money_shows_its_currency_and_totals(page: Page, live_console: LiveConso
     expect(grand_total).to_have_text("$0.50")
     expect(grand_total).to_have_attribute("title", re.compile(r"^0\.50015(0*) USD$"))
     expect(page.locator("#prices")).to_contain_text("0.10 USD per produced GB")
+
+
+def test_amounts_below_a_cent_show_their_significant_digits_in_cells_totals_and_axis(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given =evil's 1.5 MB produced on 11-24 at 0.10 USD per GB: 0.00015 USD, its only cost
+    view = SEVEN_DAYS_VIEW + "&filter=evil"
+    # When
+    sign_in(page, live_console, VIEWER, VIEWER_PASSWORD, view)
+    # Then the cells, the row's total and the totals row read 0.00015, not $0.00
+    cells = page.locator("#table tbody tr").first.locator("td")
+    expect(cells).to_have_text(["$0.00015", *["$0.00"] * 6, "$0.00015"])
+    expect(cells.first).to_have_attribute("title", re.compile(r"^0\.00015(0*) USD$"))
+    expect(page.locator("#table tfoot td").first).to_have_text("$0.00015")
+    expect(page.locator("#table tfoot td").last).to_have_text("$0.00015")
+    # And the chart's money axis: distinct ticks from $0.00 up past the bar, none of them zero
+    axis = page.locator("#chart svg text").filter(has_text="$")
+    expect(axis.first).to_have_text("$0.00")
+    ticks = axis.all_text_contents()
+    amounts = [Decimal(tick.removeprefix("$")) for tick in ticks]
+    assert len(set(ticks)) == len(ticks) >= 3, ticks
+    assert amounts == sorted(amounts), ticks
+    assert amounts[0] == 0 < amounts[1], ticks
+    assert amounts[-1] >= Decimal("0.00015"), ticks
 
 
 def test_a_time_zone_and_a_cluster_can_be_chosen(page: Page, live_console: LiveConsole) -> None:
@@ -190,57 +261,47 @@ def test_the_back_button_returns_to_the_previous_view(
     expect(page.locator("#period-title")).to_contain_text("Overall Cost")
 
 
-def test_viewers_see_no_price_dialog(page: Page, live_console: LiveConsole) -> None:
-    # When
-    sign_in(page, live_console, VIEWER, VIEWER_PASSWORD, SEVEN_DAYS_VIEW)
-    # Then
-    expect(page.get_by_role("button", name="Change prices")).to_have_count(0)
-
-
-def test_the_price_dialog_shows_pricing_errors_then_applies_new_prices_at_once(
-    page: Page, live_console: LiveConsole
-) -> None:
-    # Given
-    sign_in(page, live_console, ADMIN, ADMIN_PASSWORD, SEVEN_DAYS_VIEW + "&tab=ingress")
-    page.get_by_role("button", name="Change prices").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Price per produced GB (ingress)").fill("-1")
-    dialog.get_by_label("Price per consumed GB (egress)").fill("0.123456789")
-    dialog.get_by_role("button", name="Save prices").click()
-    expect(page.locator("#ingress_per_gb-error")).to_have_text(
-        "ingress price per GB -1 is negative"
-    )
-    expect(page.locator("#egress_per_gb-error")).to_contain_text("more than 8 decimal places")
-    expect(dialog.get_by_label("Price per produced GB (ingress)")).to_have_attribute(
-        "aria-invalid", "true"
-    )
-    # When
-    dialog.get_by_label("Price per produced GB (ingress)").fill("2")
-    dialog.get_by_label("Price per consumed GB (egress)").fill("0.05")
-    dialog.get_by_label("Currency").select_option("EUR")
-    dialog.get_by_role("button", name="Save prices").click()
-    # Then: orders produced 3 GB, at 2 EUR per GB
-    expect(dialog).to_be_hidden()
-    expect(page.locator("#table tbody tr").first.locator("td").last).to_have_text("€6.00")
-    expect(page.locator("#prices")).to_contain_text("2 EUR per produced GB")
-    assert live_console.store.get_prices().currency == "EUR"
-
-
-def test_the_page_fits_a_phone_screen_without_sideways_scrolling(
-    browser: Browser, live_console: LiveConsole
+def test_the_page_fits_a_phone_screen_and_the_table_scrolls_under_its_names(
+    browser: Browser, live_console: LiveConsole, tmp_path: Path
 ) -> None:
     # Given
     phone = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
     page = phone.new_page()
-    # When
     sign_in(page, live_console, VIEWER, VIEWER_PASSWORD, SEVEN_DAYS_VIEW)
-    # Then: only the table scrolls sideways, inside its own box
     expect(rows(page)).to_have_count(3)
+    name, first_day = rows(page).first, page.locator("#table tbody tr").first.locator("td").first
+    before = (left_edge(name), left_edge(first_day))
+    # When the table scrolls sideways
+    scrolled = page.locator(".table-wrap").evaluate("wrap => (wrap.scrollLeft = 200)")
+    # Then the page itself never scrolls sideways; the names stay put, the days move under them
     widths = page.evaluate(
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
+    after = (left_edge(name), left_edge(first_day))
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     phone.close()
     assert widths[0] <= widths[1]
+    assert scrolled == 200
+    assert after == (before[0], before[1] - 200)
+
+
+def test_every_request_the_page_makes_stays_on_the_consoles_own_origin(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given every request the browser sends, from the login page on
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    # When the page is used: sign-in, another tab, the chart's tooltip, the price dialog
+    sign_in(page, live_console, ADMIN, ADMIN_PASSWORD, SEVEN_DAYS_VIEW)
+    page.get_by_role("tab", name="Egress").click()
+    expect(rows(page)).to_have_text(["billing", "orders"])
+    page.locator("#chart").hover()
+    page.get_by_role("button", name="Change prices").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    # Then: no CDN, no fonts, no telemetry; the machines it runs on may have no internet
+    origins = {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in requested}
+    assert origins == {live_console.url}
+    assert f"{live_console.url}/static/vendor/echarts/echarts.min.js" in requested
 
 
 def test_a_session_that_ends_while_the_page_is_open_leads_back_to_sign_in(

@@ -4,13 +4,15 @@ and the user guide's screenshot.
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 from typer.testing import CliRunner
 
 from chargeback.cli import app as cli_app
@@ -18,6 +20,7 @@ from chargeback.usage import Direction
 from tests.browser.conftest import (
     ADMIN,
     ADMIN_PASSWORD,
+    SEVEN_DAYS_VIEW,
     VIEWER,
     VIEWER_PASSWORD,
     LiveConsole,
@@ -73,6 +76,64 @@ def test_export_all_downloads_exactly_what_the_api_exports_for_the_view(
         b"'=evil,1500000,0,0,0,0,0,0,1500000",
         b"billing,0,0,0,0,500000000,0,0,500000000",
     ]
+
+
+def expect_unavailable(link: Locator) -> None:
+    """Nothing to download, said to assistive technology, and seen."""
+    expect(link).not_to_have_attribute("href", re.compile(".*"))
+    expect(link).to_have_attribute("aria-disabled", "true")
+    expect(link).to_be_disabled()
+    expect(link).to_have_css("cursor", "not-allowed")
+
+
+def test_export_all_is_unavailable_while_the_page_shows_an_error(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given a view on screen, ready to export
+    sign_in(page, live_console, VIEWER, VIEWER_PASSWORD, SEVEN_DAYS_VIEW)
+    export = page.get_by_role("link", name="Export all")
+    expect(export).to_have_attribute("href", re.compile(r"period=7D"))
+    # When a time zone the engine does not know is chosen
+    page.get_by_label("Time zone").fill("Mars/Base")
+    page.get_by_label("Time zone").press("Enter")
+    # Then the error is on screen, and the previous view cannot be downloaded in its place
+    expect(page.get_by_role("alert")).to_contain_text("unknown time zone 'Mars/Base'")
+    expect_unavailable(export)
+
+
+def test_export_all_waits_for_the_filtered_view_and_then_downloads_exactly_it(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given the API's answers held back until the test lets them go
+    sign_in(page, live_console, VIEWER, VIEWER_PASSWORD, SEVEN_DAYS_VIEW)
+    export = page.get_by_role("link", name="Export all")
+    held: list[Route] = []
+    page.route(re.compile(r"/api/v1/chargeback\?"), lambda route: held.append(route))
+    # When a filter is typed
+    page.get_by_label("Filter service accounts").fill("BILL")
+    # Then during the filter's pause and the fetch that follows, nothing can be exported
+    expect_unavailable(export)
+    expect(page.locator("#status")).to_have_text("Loading…")
+    expect_unavailable(export)
+    for route in held:
+        route.continue_()
+    page.unroute(re.compile(r"/api/v1/chargeback\?"))
+    # And once the filtered view is shown, the link is that view, every default filled in
+    expect(page.locator("#table tbody th")).to_have_text(["billing"])
+    href = export.get_attribute("href")
+    assert href is not None
+    assert urlsplit(href).path == "/api/v1/chargeback/export"
+    assert parse_qs(urlsplit(href).query) == {
+        "tab": ["overall"],
+        "period": ["7D"],
+        "metric": ["cost"],
+        "asOf": ["2026-11-30"],
+        "tz": ["UTC"],
+        "filter": ["BILL"],
+        "sort": ["total:desc"],
+    }
+    expect(export).to_have_attribute("download", "Chargeback_2026-11-24_2026-11-30_OverallCost.csv")
+    expect(export).to_be_enabled()
 
 
 def test_the_cli_the_api_and_the_page_export_byte_identical_csv(

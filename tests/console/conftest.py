@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from chargeback.console import ConsoleSettings, create_app, hash_api_token, hash_password
-from chargeback.store import Store, open_store
+from chargeback.store import Store, StoreError, open_store
 
 ADMIN = "ada"
 ADMIN_PASSWORD = "ada-password-1"
@@ -141,3 +142,8 @@ def login_form_token(html: str) -> str:
     found = _HIDDEN_CSRF.search(html)
     assert found
     return found.group(1)
+
+
+def store_gone_away(*args: object) -> NoReturn:
+    """A store read when the database is unreachable (monkeypatch it over a store method)."""
+    raise StoreError("store at postgresql://db.internal/billing: connection refused")

@@ -14,7 +14,15 @@ import pytest
 
 from chargeback.console import ConsoleSettings
 from chargeback.store import Store
-from tests.console.conftest import ADMIN_HEADERS, VIEWER_HEADERS, Hashes, with_users
+from tests.console.conftest import (
+    ADMIN_HEADERS,
+    VIEWER,
+    VIEWER_HEADERS,
+    VIEWER_PASSWORD,
+    Hashes,
+    sign_in,
+    with_users,
+)
 from tests.console.seed import SEVEN_DAYS, seed
 
 PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
@@ -250,6 +258,26 @@ async def test_bad_parameters_answer_422_saying_what_is_wrong(
     assert (answer.status_code, export.status_code) == (422, 422)
     assert message_part in answer.json()["detail"]
     assert export.json() == answer.json()
+
+
+async def test_the_pages_as_of_bounds_are_dates_the_api_answers_for_every_period(
+    client: httpx.AsyncClient,
+) -> None:
+    # Given the page's date input
+    await sign_in(client, VIEWER, VIEWER_PASSWORD)
+    page = (await client.get("/")).text
+    date_input = re.search(r'<input type="date" name="asOf"[^>]*>', page)
+    assert date_input, "the page has an as-of date input"
+    # When
+    bounds = re.findall(r'(min|max)="([^"]*)"', date_input.group(0))
+    answers = [
+        (await client.get("/api/v1/chargeback", params={"period": period, "asOf": day})).status_code
+        for _, day in bounds
+        for period in ("7D", "30D", "6M", "12M", "YTD")
+    ]
+    # Then: year 2 is the first the 12M period can reach back from; year 10000 does not exist
+    assert bounds == [("min", "0002-01-01"), ("max", "9998-12-31")]
+    assert answers == [200] * 10
 
 
 @pytest.mark.parametrize("console_settings", [ConsoleSettings(chart_top_accounts=2)])

@@ -5,8 +5,15 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from chargeback.store import Store, StoreError
-from tests.console.conftest import ADMIN_HEADERS, VIEWER, VIEWER_HEADERS, VIEWER_PASSWORD, sign_in
+from chargeback.store import Store
+from tests.console.conftest import (
+    ADMIN_HEADERS,
+    VIEWER,
+    VIEWER_HEADERS,
+    VIEWER_PASSWORD,
+    sign_in,
+    store_gone_away,
+)
 from tests.console.seed import seed
 
 
@@ -126,14 +133,23 @@ async def test_the_page_escapes_what_users_typed_into_the_url(client: httpx.Asyn
 async def test_a_failing_store_answers_503_without_showing_its_error(
     client: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a store whose reads fail (the database went away)
-    def failing_read(*args: object) -> object:
-        raise StoreError("store at postgresql://db.internal/billing: connection refused")
-
-    # get_prices: the read every report makes, whatever the engine's way of reading usage
-    monkeypatch.setattr(store, "get_prices", failing_read)
+    # Given a store whose reads fail (the database went away); get_prices: the read every
+    # report makes, whatever the engine's way of reading usage
+    monkeypatch.setattr(store, "get_prices", store_gone_away)
     # When
     answer = await client.get("/api/v1/chargeback", headers=VIEWER_HEADERS)
     # Then
     assert answer.status_code == 503
     assert answer.json() == {"detail": "the store could not answer; the console's log says why"}
+
+
+async def test_healthz_answers_503_when_the_store_does_not_answer(
+    client: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given
+    monkeypatch.setattr(store, "get_setting", store_gone_away)
+    # When
+    answer = await client.get("/healthz")
+    # Then: a load balancer takes this console out of service
+    assert answer.status_code == 503
+    assert "db.internal" not in answer.text

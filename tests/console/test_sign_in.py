@@ -171,6 +171,17 @@ async def test_a_page_request_without_a_session_goes_to_the_login_page_and_back(
     assert answer.headers["Location"] == "/login?next=%2F%3Ftab%3Dingress%26period%3D7D"
 
 
+async def test_an_anonymous_form_post_goes_to_the_login_page_without_a_way_back(
+    client: httpx.AsyncClient,
+) -> None:
+    # Given a sign-out form posted after the session had already ended
+    # When
+    answer = await client.post("/logout", data={"csrf_token": "stale"})
+    # Then: no next=/logout, which the browser would GET after signing in (405)
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/login"
+
+
 async def test_a_session_changes_prices_only_with_its_csrf_token(
     client: httpx.AsyncClient,
 ) -> None:

@@ -28,6 +28,8 @@ _log = logging.getLogger(__name__)
 
 # Paths that answer scripts (JSON, 401) rather than people (HTML, redirect to the login page).
 _MACHINE_PREFIXES = ("/api/", "/metrics", "/openapi.json")
+# Requests that the login page may send the browser back to once signed in.
+_RETURNABLE_METHODS = ("GET", "HEAD")
 _SECURITY_HEADERS = [
     (
         b"content-security-policy",
@@ -131,9 +133,13 @@ async def _not_authenticated(request: Request, error: Exception) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="chargeback"'},
         )
+    login = request.url_for("login_form")
+    if request.method not in _RETURNABLE_METHODS:
+        # After sign-in the browser GETs `next`: a form's POST target would only answer 405.
+        return RedirectResponse(login.path, status_code=303)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    login = request.url_for("login_form").include_query_params(next=target)
-    return RedirectResponse(str(login.path) + "?" + login.query, status_code=303)
+    back = login.include_query_params(next=target)
+    return RedirectResponse(str(back.path) + "?" + back.query, status_code=303)
 
 
 async def _forbidden(request: Request, error: Exception) -> Response:

@@ -2,10 +2,13 @@
 CSV export. Imports usage, pricing, store and errors; nothing above it.
 
 `build_report(store, query) -> Report` is the only way to make a report and
-`export.to_csv(report) -> ExportFile` the only way to make a CSV. `parse_query` turns user
-input into a `ReportQuery`, raising `ReportError` with a message that names the bad value.
+`export.to_csv(report) -> ExportFile` the only way to make a CSV; `chart_series(report, n)`
+is the report's chart (the n largest accounts, the rest summed into "Other"). `parse_query`
+turns user input into a `ReportQuery`, raising `ReportError` with a message that names the bad
+value.
 """
 
+from chargeback.reports._chart import OTHER_SERIES, ChartSeries, chart_series
 from chargeback.reports._engine import build_report, check_query, name_key
 from chargeback.reports._model import (
     SERVICE_ACCOUNT_COLUMN,
@@ -28,10 +31,12 @@ from chargeback.reports.export import ExportFile, to_csv
 
 __all__ = [
     "DEFAULT_ZONE",
+    "OTHER_SERIES",
     "SERVICE_ACCOUNT_COLUMN",
     "TOTAL_COLUMN",
     "Bucket",
     "Cell",
+    "ChartSeries",
     "ExportFile",
     "Metric",
     "PeriodName",
@@ -44,6 +49,7 @@ __all__ = [
     "UsageGridLike",
     "UsageSource",
     "build_report",
+    "chart_series",
     "check_query",
     "is_daily",
     "name_key",

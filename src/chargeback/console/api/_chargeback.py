@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from chargeback.console.api._models import ErrorOut, ReportOut, ranking_query, report_out
+from chargeback.console.api._models import ErrorOut, ReportOut, report_out
 from chargeback.console.deps import ReportQueryDep, SettingsDep, StoreDep
 from chargeback.reports import build_report
 from chargeback.reports.export import to_csv
@@ -20,9 +20,7 @@ _REFUSALS: dict[int | str, dict[str, object]] = {
 @router.get("/chargeback", responses=_REFUSALS)
 def chargeback_view(query: ReportQueryDep, store: StoreDep, settings: SettingsDep) -> ReportOut:
     """The view the parameters select: buckets, rows (filtered, sorted), totals, chart series."""
-    report = build_report(store, query)
-    ranked = report if query == ranking_query(query) else build_report(store, ranking_query(query))
-    return report_out(report, ranked, settings.chart_top_accounts)
+    return report_out(build_report(store, query), settings.chart_top_accounts)
 
 
 @router.get(

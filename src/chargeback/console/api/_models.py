@@ -1,27 +1,29 @@
 """The JSON the API speaks. Money and percentages travel as exact decimal strings, bytes as ints.
 
-These models only carry what the report engine and pricing computed; nothing is computed here
-except the chart's "Other" series, which adds up the cells of the accounts it folds.
+These models only carry what the report engine and pricing computed; nothing is computed here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chargeback.pricing import CURRENCY_CODES, GbUnit, PriceSettings
-from chargeback.reports import Bucket, Cell, Report, ReportQuery, ReportRow, SortOrder
+from chargeback.reports import (
+    Bucket,
+    Cell,
+    ChartSeries,
+    Report,
+    ReportRow,
+    SortOrder,
+    chart_series,
+)
 from chargeback.reports.export import export_filename
 
 JsonCell = str | int
 """A cell in JSON: a decimal string (money, percent) or an integer (bytes)."""
-
-OTHER_SERIES = "Other"
-# Enough digits that sums of exact costs stay exact (costs in binary GB have ~40 digits).
-_EXACT_DIGITS = 200
 
 
 class QueryOut(BaseModel):
@@ -136,13 +138,8 @@ def prices_out(prices: PriceSettings) -> PricesOut:
     )
 
 
-def ranking_query(query: ReportQuery) -> ReportQuery:
-    """`query` in the engine's default order (largest total first), to pick chart series."""
-    return replace(query, sort=SortOrder())
-
-
-def report_out(report: Report, ranked: Report, chart_accounts: int) -> ReportOut:
-    """`report` as JSON, with chart series taken from `ranked` (same view, largest first)."""
+def report_out(report: Report, chart_accounts: int) -> ReportOut:
+    """`report` as JSON, with the engine's chart of its `chart_accounts` largest accounts."""
     query = report.query
     return ReportOut(
         query=QueryOut(
@@ -163,21 +160,9 @@ def report_out(report: Report, ranked: Report, chart_accounts: int) -> ReportOut
         rows=[_row_out(row) for row in report.rows],
         column_totals=[json_cell(cell) for cell in report.column_totals],
         grand_total=json_cell(report.grand_total),
-        chart=chart_series(ranked.rows, len(report.buckets), chart_accounts),
+        chart=[_series_out(series) for series in chart_series(report, chart_accounts)],
         export_filename=export_filename(report),
     )
-
-
-def chart_series(
-    ranked_rows: tuple[ReportRow, ...], bucket_count: int, accounts: int
-) -> list[SeriesOut]:
-    """The largest `accounts` rows as their own series, the rest summed into "Other"."""
-    shown, folded = ranked_rows[:accounts], ranked_rows[accounts:]
-    series = [SeriesOut(name=row.service_account, values=_json_cells(row.cells)) for row in shown]
-    if folded:
-        sums = [_cell_sum(row.cells[index] for row in folded) for index in range(bucket_count)]
-        series.append(SeriesOut(name=OTHER_SERIES, values=_json_cells(sums), is_other=True))
-    return series
 
 
 def _bucket_out(bucket: Bucket) -> BucketOut:
@@ -186,6 +171,10 @@ def _bucket_out(bucket: Bucket) -> BucketOut:
         first_day=bucket.first_day.isoformat(),
         last_day=bucket.last_day.isoformat(),
     )
+
+
+def _series_out(series: ChartSeries) -> SeriesOut:
+    return SeriesOut(name=series.name, values=_json_cells(series.values), is_other=series.is_other)
 
 
 def _row_out(row: ReportRow) -> RowOut:
@@ -198,12 +187,3 @@ def _row_out(row: ReportRow) -> RowOut:
 
 def _json_cells(cells: Iterable[Cell]) -> list[JsonCell]:
     return [json_cell(cell) for cell in cells]
-
-
-def _cell_sum(cells: Iterable[Cell]) -> Cell:
-    """Exact sum of cells of one kind (ints stay ints, decimals stay decimals)."""
-    values = list(cells)
-    if values and isinstance(values[0], Decimal):
-        with localcontext(prec=_EXACT_DIGITS):
-            return sum((Decimal(value) for value in values), Decimal(0))
-    return sum(int(value) for value in values)

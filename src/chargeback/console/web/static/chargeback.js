@@ -62,19 +62,24 @@ function setState(changes, { replace = false } = {}) {
 async function load() {
   const request = ++latestRequest;
   showLoading();
-  let response;
-  let text;
-  try {
-    response = await fetch(`${API}?${queryOf(state)}`, { headers: { Accept: "application/json" } });
-    text = await response.text();
-  } catch (error) {
-    if (request === latestRequest) showError(`The console could not be reached (${error.message}).`);
-    return;
-  }
+  const answer = await callApi(`${API}?${queryOf(state)}`, { headers: { Accept: "application/json" } });
   if (request !== latestRequest) return; // a newer view was asked for meanwhile
-  if (response.status === 401) return goToLogin();
-  if (!response.ok) return showError(errorMessage(text, response));
-  render(parseJson(text));
+  if (answer.status === 401) return goToLogin();
+  if (!answer.ok) return showError(`This view could not be shown: ${answer.message}.`);
+  render(parseJson(answer.text));
+}
+
+// One answer of the API, or why there is none: a network failure becomes a message (status 0).
+async function callApi(url, options) {
+  try {
+    const response = await fetch(url, options);
+    const text = await response.text();
+    const message = response.ok ? "" : errorMessage(text, response);
+    return { status: response.status, ok: response.ok, text, message };
+  } catch (error) {
+    const message = `the console could not be reached (${error.message})`;
+    return { status: 0, ok: false, text: "", message };
+  }
 }
 
 function goToLogin() {
@@ -97,16 +102,18 @@ function errorMessage(text, response) {
   } catch {
     // not JSON: fall through to the status line
   }
-  return `The console answered ${response.status} ${response.statusText}.`;
+  return `the console answered ${response.status} ${response.statusText}`.trim();
 }
 
 function showLoading() {
+  disableExport();
   $("view").setAttribute("aria-busy", "true");
   $("status").textContent = "Loading…";
   $("error").hidden = true;
 }
 
 function showError(message) {
+  disableExport();
   $("view").setAttribute("aria-busy", "false");
   $("status").textContent = "";
   $("error").textContent = message;
@@ -117,6 +124,27 @@ function showError(message) {
   $("period-title").textContent = "";
 }
 
+// ---- export link ------------------------------------------------------------------------------
+
+// "Export all" downloads the view on screen: while another view loads, or none could be shown,
+// there is nothing to download, and a link to the previous view would download the wrong file.
+function disableExport() {
+  const link = $("export");
+  link.removeAttribute("href");
+  link.removeAttribute("download");
+  link.setAttribute("role", "link"); // an <a> without href is no link to assistive technology
+  link.setAttribute("aria-disabled", "true");
+}
+
+function enableExport(query, filename) {
+  const link = $("export");
+  const exportQuery = new URLSearchParams({ ...query, cluster: query.cluster ?? "" });
+  link.href = `${API}/export?${exportQuery}`;
+  link.setAttribute("download", filename);
+  link.removeAttribute("role");
+  link.removeAttribute("aria-disabled");
+}
+
 // ---- formatting (display only) ----------------------------------------------------------------
 
 function formatterFor(report) {
@@ -124,12 +152,34 @@ function formatterFor(report) {
   const binary = report.prices.gb_unit === "binary";
   if (unit === "bytes") return { text: (v) => readableBytes(v, binary), title: (v) => `${exact(v)} bytes` };
   if (unit === "percent") return { text: percent, title: (v) => `${v} %` };
-  const money = new Intl.NumberFormat(locale, {
-    style: "currency",
-    currency: unit,
-    roundingMode: "halfExpand",
+  return { ...moneyFormat(unit), title: (v) => `${v} ${unit}` };
+}
+
+// Money shows at the currency's usual decimals, rounded half-up. An amount that would read as
+// zero there (0.00045 USD as "$0.00") shows two significant digits instead ("$0.00045"): on a
+// quiet cluster every cell is below a cent, and a table of "$0.00" hides who pays what.
+function moneyFormat(currency) {
+  const options = { style: "currency", currency, roundingMode: "halfExpand" };
+  const usual = new Intl.NumberFormat(locale, options);
+  const small = new Intl.NumberFormat(locale, { ...options, maximumSignificantDigits: 2 });
+  const digits = usual.resolvedOptions().maximumFractionDigits;
+  const tickFormat = new Intl.NumberFormat(locale, {
+    ...options,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: 20,
   });
-  return { text: (v) => money.format(v), title: (v) => `${v} ${unit}` };
+  return {
+    text: (value) => (readsAsZero(usual, value) && Number(value) !== 0 ? small : usual).format(value),
+    // Axis ticks are round numbers: each shows exactly (at least the usual decimals), so that
+    // ticks 0.005 apart never read the same. toPrecision drops binary noise (0.30000000000000004).
+    tick: (value) => tickFormat.format(String(Number(Number(value).toPrecision(12)))),
+  };
+}
+
+function readsAsZero(format, value) {
+  return format
+    .formatToParts(value)
+    .every((part) => (part.type !== "integer" && part.type !== "fraction") || /^0+$/.test(part.value));
 }
 
 function exact(value) {
@@ -182,9 +232,7 @@ function render(report) {
     `${TAB_LABELS[query.tab]}: ${report.first_day} to ${report.last_day} (${query.tz}, ${where})`;
   $("prices").textContent = priceLine(report.prices);
   if (!state.asOf) $("as-of").value = query.asOf;
-  const exportQuery = new URLSearchParams({ ...query, cluster: query.cluster ?? "" });
-  $("export").href = `${API}/export?${exportQuery}`;
-  $("export").setAttribute("download", report.export_filename);
+  enableExport(query, report.export_filename);
   renderTable(report, formatterFor(report));
   if (report.rows.length === 0) {
     $("status").textContent = query.filter
@@ -258,7 +306,8 @@ function tableRow(name, cells, total, format) {
 function drawChart(report, format) {
   if (!window.echarts) return;
   if (!chart) {
-    chart = window.echarts.init($("chart"));
+    // SVG: crisp at any zoom, and the axis labels are text that tests and readers can find.
+    chart = window.echarts.init($("chart"), null, { renderer: "svg" });
     window.addEventListener("resize", () => chart.resize());
   }
   chart.resize();
@@ -269,7 +318,7 @@ function drawChart(report, format) {
       legend: { type: "scroll", bottom: 0 },
       grid: { left: 8, right: 16, top: 16, bottom: 48, containLabel: true },
       xAxis: { type: "category", data: report.buckets.map((bucket) => bucket.label) },
-      yAxis: { type: "value", axisLabel: { formatter: (value) => format.text(String(value)) } },
+      yAxis: { type: "value", axisLabel: { formatter: (value) => (format.tick ?? format.text)(String(value)) } },
       series: report.chart.map((series) => ({
         name: series.name,
         type: "bar",
@@ -336,6 +385,7 @@ function wireControls() {
   $("cluster").addEventListener("change", (event) => setState({ cluster: event.target.value }));
   $("filter").addEventListener("input", (event) => {
     clearTimeout(filterTimer);
+    disableExport(); // the table on screen no longer matches the filter typed
     const text = event.target.value;
     filterTimer = setTimeout(() => setState({ filter: text }, { replace: true }), FILTER_DELAY_MS);
   });
@@ -354,15 +404,7 @@ const PRICE_FIELDS = ["ingress_per_gb", "egress_per_gb", "currency", "gb_unit"];
 function wirePriceDialog() {
   const dialog = $("price-dialog");
   if (!dialog) return;
-  $("open-prices").addEventListener("click", async () => {
-    clearPriceErrors();
-    const response = await fetch("/api/v1/pricing", { headers: { Accept: "application/json" } });
-    if (response.status === 401) return goToLogin();
-    const prices = await response.json();
-    for (const name of PRICE_FIELDS) $(name).value = prices[name];
-    dialog.showModal();
-    $("ingress_per_gb").focus();
-  });
+  $("open-prices").addEventListener("click", () => openPriceDialog(dialog));
   $("cancel-prices").addEventListener("click", () => dialog.close());
   $("price-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -370,37 +412,54 @@ function wirePriceDialog() {
   });
 }
 
+// Without the prices in force there is nothing to edit: the dialog says why and offers Cancel.
+async function openPriceDialog(dialog) {
+  clearPriceErrors();
+  const answer = await callApi("/api/v1/pricing", { headers: { Accept: "application/json" } });
+  if (answer.status === 401) return goToLogin();
+  const prices = answer.ok ? JSON.parse(answer.text) : null;
+  for (const name of PRICE_FIELDS) $(name).value = prices ? prices[name] : "";
+  $("save-prices").disabled = !prices;
+  if (!prices) showPriceError(`The prices could not be loaded: ${answer.message}.`);
+  dialog.showModal();
+  (prices ? $("ingress_per_gb") : $("cancel-prices")).focus();
+}
+
 async function savePrices(dialog) {
   clearPriceErrors();
   const body = Object.fromEntries(PRICE_FIELDS.map((name) => [name, $(name).value]));
-  const response = await fetch("/api/v1/pricing", {
+  const answer = await callApi("/api/v1/pricing", {
     method: "PUT",
     headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfToken },
     body: JSON.stringify(body),
   });
-  if (response.status === 401) return goToLogin();
-  if (response.ok) {
+  if (answer.status === 401) return goToLogin();
+  if (answer.ok) {
     dialog.close();
     load();
     return;
   }
-  const text = await response.text();
-  let errors = null;
+  const errors = fieldErrors(answer.text);
+  if (!errors) return showPriceError(`The prices were not saved: ${answer.message}.`);
+  for (const [name, message] of Object.entries(errors)) {
+    $(`${name}-error`).textContent = message;
+    $(name).setAttribute("aria-invalid", "true");
+  }
+  $(Object.keys(errors)[0]).focus();
+}
+
+// The API's message per invalid field (a 422 names each), or null when the answer has none.
+function fieldErrors(text) {
   try {
-    errors = JSON.parse(text).errors;
+    return JSON.parse(text).errors ?? null;
   } catch {
-    errors = null;
+    return null;
   }
-  if (errors) {
-    for (const [name, message] of Object.entries(errors)) {
-      $(`${name}-error`).textContent = message;
-      $(name).setAttribute("aria-invalid", "true");
-    }
-    $(Object.keys(errors)[0]).focus();
-  } else {
-    $("price-error").textContent = errorMessage(text, response);
-    $("price-error").hidden = false;
-  }
+}
+
+function showPriceError(message) {
+  $("price-error").textContent = message;
+  $("price-error").hidden = false;
 }
 
 function clearPriceErrors() {
