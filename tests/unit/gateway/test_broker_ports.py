@@ -8,25 +8,12 @@ the port is refused (librdkafka then logs `Connect to ... failed: Connection ref
 from __future__ import annotations
 
 import asyncio
-import socket
 
+from chargeback.demo._services import free_port_pair
 from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
 from tests.gateway.harness import MemorySink
 
 NODE_ID = 111
-
-
-def _free_port_pair() -> int:
-    """A port P such that P and P + 1 are free on 127.0.0.1 (bootstrap and first broker)."""
-    while True:
-        with socket.socket() as first, socket.socket() as second:
-            first.bind(("127.0.0.1", 0))
-            port: int = first.getsockname()[1]
-            try:
-                second.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return port
 
 
 async def _accepts(port: int) -> bool:
@@ -42,7 +29,7 @@ async def test_a_connection_naming_a_port_another_is_opening_waits_until_it_list
     # Given a gateway, one of whose connections has begun to open the port of a new broker
     settings = GatewaySettings(
         bootstrap_servers=(Endpoint("127.0.0.1", 1),),
-        listen=Endpoint("127.0.0.1", _free_port_pair()),
+        listen=Endpoint("127.0.0.1", free_port_pair()),
         principal_mode=PrincipalMode.CLIENT_ID,
         flush_interval_seconds=3600,
     )
