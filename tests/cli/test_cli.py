@@ -1,6 +1,7 @@
 """The `chargeback` command, in-process with Typer's CliRunner."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -87,12 +88,12 @@ def test_imported_usage_shows_in_the_json_report_with_exact_values(
     assert imported.exit_code == 0, imported.output
     assert "imported 4 usage rows" in imported.stdout
     data = json.loads(result.stdout)
-    assert data["buckets"][-2:] == ["2026-03-09", "2026-03-10"]
+    assert [bucket["label"] for bucket in data["buckets"][-2:]] == ["2026-03-09", "2026-03-10"]
     rows = {row["service_account"]: row for row in data["rows"]}
     assert set(rows) == {"payments", "search, team"}
-    assert rows["payments"]["cells"][-2:] == ["0.2", "0"]
-    assert rows["search, team"]["total"] == "0.09"
-    assert data["grand_total"] == "0.29"
+    assert [Decimal(cell) for cell in rows["payments"]["cells"][-2:]] == [Decimal("0.2"), 0]
+    assert Decimal(rows["search, team"]["total"]) == Decimal("0.09")
+    assert Decimal(data["grand_total"]) == Decimal("0.29")
     assert data["unit"] == "USD"
 
 
@@ -187,13 +188,34 @@ def test_export_writes_into_the_current_directory_by_default(
     assert written.read_bytes() == b"Service account,2026-01,2026-02,Total\r\n"
 
 
-def test_export_refuses_a_missing_output_directory(invoke: Invoke, tmp_path: Path) -> None:
+def test_export_creates_a_missing_output_directory_with_its_parents(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    # Given a directory that does not exist yet, nor its parent
+    output = tmp_path / "reports" / "2026"
+
     # When
-    result = invoke("export", "--output", str(tmp_path / "missing"))
+    result = invoke("export", "--period", "YTD", "--as-of", "2026-02-01", "--output", str(output))
 
     # Then
+    written = output / "Chargeback_2026-01-01_2026-02-01_OverallCost.csv"
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{written}\n"
+    assert written.read_bytes() == b"Service account,2026-01,2026-02,Total\r\n"
+
+
+def test_export_refuses_an_output_path_that_is_a_file(invoke: Invoke, tmp_path: Path) -> None:
+    # Given a file where the directory should be
+    taken = tmp_path / "reports"
+    taken.write_text("not a directory", encoding="utf-8")
+
+    # When
+    result = invoke("export", "--output", str(taken / "2026"))
+
+    # Then the file is left alone and the message names the path
     assert result.exit_code == 2
-    assert "is not an existing directory" in result.stderr
+    assert f"--output {taken / '2026'}: a file stands where a directory must be" in result.stderr
+    assert taken.read_text(encoding="utf-8") == "not a directory"
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ def test_the_timezone_setting_is_the_default_reporting_zone(
 
     # Then
     data = json.loads(result.stdout)
-    assert data["zone"] == "Asia/Tokyo"
+    assert data["query"]["tz"] == "Asia/Tokyo"
     assert data["rows"][0]["cells"][-1] == 1
 
 

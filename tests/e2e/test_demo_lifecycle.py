@@ -20,6 +20,24 @@ from tests.e2e.demo_process import (
 pytestmark = pytest.mark.broker
 
 DemoFactory = Callable[..., DemoRun]
+LEDGER = "demo-ledger.json"
+# What the demo says while it stops, in this order.
+STOP_STEPS = [
+    "Stopping the demo",
+    "  producers: sending what they have queued ...",
+    "  consumers: reading up to the end of every partition",
+    "  console: stopping ...",
+    "  gateway: closing connections, writing its last counts to the store ...",
+    "  broker: stopping ...",
+    "Demo stopped; nothing of it is left running.",
+]
+
+
+def _positions(text: str, lines: list[str]) -> list[int]:
+    """Where each of `lines` starts in `text` (each must be there)."""
+    missing = [line for line in lines if line not in text]
+    assert missing == [], text
+    return [text.index(line) for line in lines]
 
 
 def _assert_nothing_left(run: DemoRun, children: list[int], ports: list[int]) -> None:
@@ -38,9 +56,13 @@ def test_demo_stops_by_itself_at_the_end_of_its_duration(demo_factory: DemoFacto
     # When its duration ends
     exit_code = run.wait_exit(120)
 
-    # Then it exited cleanly, said so, and left no process or port behind
-    assert exit_code == 0, run.text()
-    assert "Demo stopped" in run.text()
+    # Then it exited cleanly, said what it waited for and where the ledger is, logged no
+    # error, and left no process or port behind
+    text = run.text()
+    assert exit_code == 0, text
+    assert _positions(text, STOP_STEPS) == sorted(_positions(text, STOP_STEPS)), text
+    assert f"ledger of what the apps sent and received: {run.data_dir / LEDGER}\n" in text
+    assert [line for line in text.splitlines() if "ERROR" in line] == []
     _assert_nothing_left(run, children, [run.port, gateway_port, gateway_port + 1])
 
 

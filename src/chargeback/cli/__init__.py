@@ -28,6 +28,9 @@ app = typer.Typer(
     help="Kafka chargeback: who uses the cluster, and what it costs.",
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain click help: Typer's rich help shows `<bool>` after every flag (even --help) and
+    # reads square brackets in help texts as markup, silently dropping them.
+    rich_markup_mode=None,
 )
 
 

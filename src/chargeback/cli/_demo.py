@@ -26,7 +26,10 @@ def register(app: typer.Typer) -> None:
 @clean_errors
 def demo(
     port: Annotated[
-        int, typer.Option("--port", min=1, max=65535, help="Port of the console on 127.0.0.1.")
+        int,
+        typer.Option(
+            "--port", metavar="PORT", min=1, max=65535, help="Port of the console on 127.0.0.1."
+        ),
     ] = 8080,
     duration: Annotated[
         float | None,
@@ -39,7 +42,8 @@ def demo(
         typer.Option(
             "--admin-password",
             metavar="PASSWORD",
-            help="Password of the console user 'admin' (default: generated and printed once).",
+            help="Password of the console user 'admin'.",
+            show_default="generated and printed once",
         ),
     ] = None,
     data_dir: Annotated[
@@ -47,8 +51,8 @@ def demo(
         typer.Option(
             "--data-dir",
             metavar="DIR",
-            help="Where the demo keeps its store and ledger (default: a 'demo' folder in the "
-            "user's data directory).",
+            help="Where the demo keeps its store and ledger.",
+            show_default="a 'demo' folder in the user's data directory",
             file_okay=False,
         ),
     ] = None,
@@ -74,10 +78,12 @@ def demo(
         int | None,
         typer.Option(
             "--gateway-port",
+            metavar="PORT",
             min=1,
             max=65534,
             help="Bootstrap port of the metering gateway on 127.0.0.1; it also uses the next "
-            "port, for the broker (default: two free ports).",
+            "port, for the broker.",
+            show_default="two free ports",
         ),
     ] = None,
 ) -> None:

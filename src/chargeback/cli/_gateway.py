@@ -94,54 +94,78 @@ def gateway(
         ),
     ] = None,
     advertised_host: Annotated[
-        str | None, Opt(help="Host name clients are told to use. [the --listen host]")
+        str | None,
+        Opt(metavar="HOST", help="Host name clients are told to use. [the --listen host]"),
     ] = None,
     cluster: Annotated[
-        str | None, Opt(help="Cluster name usage is recorded under. [default]")
+        str | None, Opt(metavar="NAME", help="Cluster name usage is recorded under. [default]")
     ] = None,
     principal: Annotated[
-        str | None, Opt(help="Service account source: sasl, client-id or tls. [sasl]")
+        str | None,
+        Opt(metavar="sasl|client-id|tls", help="Where the service account comes from. [sasl]"),
     ] = None,
     flush_interval: Annotated[
         float | None, Opt(metavar="SECONDS", help="Seconds between writes to the store. [10]")
     ] = None,
     metrics_port: Annotated[
-        int | None, Opt(help="Serve Prometheus metrics on this port (on the --listen host).")
+        int | None,
+        Opt(metavar="PORT", help="Serve Prometheus metrics on this port (on the --listen host)."),
     ] = None,
     max_frame_bytes: Annotated[
-        int | None, Opt(help="Largest Kafka frame accepted; larger closes the connection.")
+        int | None,
+        Opt(metavar="BYTES", help="Largest Kafka frame accepted; larger closes the connection."),
     ] = None,
-    log_level: Annotated[str | None, Opt(help="DEBUG, INFO, WARNING or ERROR. [INFO]")] = None,
+    log_level: Annotated[
+        str | None, Opt(metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR. [INFO]")
+    ] = None,
     sasl_mode: Annotated[
-        str | None, Opt(help="passthrough (brokers authenticate) or managed (the gateway does).")
+        str | None,
+        Opt(
+            metavar="passthrough|managed",
+            help="passthrough: the brokers check SASL logins; managed: the gateway does.",
+        ),
     ] = None,
     oauth_claim: Annotated[
-        str | None, Opt(help="OAUTHBEARER claim naming the service account. [sub]")
+        str | None, Opt(metavar="CLAIM", help="OAUTHBEARER claim naming the service account. [sub]")
     ] = None,
     session_lifetime_ms: Annotated[
-        int | None, Opt(help="Managed SASL: session lifetime for KIP-368 re-authentication.")
+        int | None,
+        Opt(metavar="MS", help="Managed SASL: session lifetime for KIP-368 re-authentication."),
     ] = None,
     upstream_sasl_mechanism: Annotated[
-        str | None, Opt(help="The gateway's own SASL login to the brokers: mechanism.")
+        str | None,
+        Opt(metavar="MECHANISM", help="The gateway's own SASL login to the brokers: mechanism."),
     ] = None,
-    upstream_sasl_username: Annotated[str | None, Opt(help="... its user name.")] = None,
+    upstream_sasl_username: Annotated[
+        str | None, Opt(metavar="NAME", help="... its user name.")
+    ] = None,
     upstream_sasl_password_file: Annotated[
-        Path | None, Opt(help="... a file holding its password.")
+        Path | None, Opt(metavar="FILE", help="... a file holding its password.")
     ] = None,
-    tls_cert: Annotated[Path | None, Opt(help="TLS towards clients: certificate (PEM).")] = None,
-    tls_key: Annotated[Path | None, Opt(help="TLS towards clients: private key (PEM).")] = None,
+    tls_cert: Annotated[
+        Path | None, Opt(metavar="FILE", help="TLS towards clients: certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, Opt(metavar="FILE", help="TLS towards clients: private key (PEM).")
+    ] = None,
     tls_client_ca: Annotated[
-        Path | None, Opt(help="CA that client certificates must chain to (--principal tls).")
+        Path | None,
+        Opt(metavar="FILE", help="CA that client certificates must chain to (--principal tls)."),
     ] = None,
     principal_mapping_rules: Annotated[
-        str | None, Opt(help="Rules mapping certificate subjects to service accounts.")
+        str | None,
+        Opt(metavar="RULES", help="Rules mapping certificate subjects to service accounts."),
     ] = None,
     upstream_tls: Annotated[
         bool | None, Opt("--upstream-tls/--no-upstream-tls", help="TLS towards the brokers.")
     ] = None,
-    upstream_tls_ca: Annotated[Path | None, Opt(help="CA of the brokers' certificates.")] = None,
-    upstream_tls_cert: Annotated[Path | None, Opt(help="Client certificate for brokers.")] = None,
-    upstream_tls_key: Annotated[Path | None, Opt(help="Its private key.")] = None,
+    upstream_tls_ca: Annotated[
+        Path | None, Opt(metavar="FILE", help="CA of the brokers' certificates.")
+    ] = None,
+    upstream_tls_cert: Annotated[
+        Path | None, Opt(metavar="FILE", help="Client certificate for brokers.")
+    ] = None,
+    upstream_tls_key: Annotated[Path | None, Opt(metavar="FILE", help="Its private key.")] = None,
 ) -> None:
     """Run the metering gateway until SIGTERM or SIGINT (then flush all usage and stop)."""
     given = {name: value for name, value in locals().items() if name != "ctx"}

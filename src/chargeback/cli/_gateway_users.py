@@ -59,13 +59,17 @@ def register(app: typer.Typer) -> None:
 @clean_errors
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="SASL user name (the service account).")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="SASL user name (the service account).")
+    ],
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
     iterations: Annotated[
         int,
-        typer.Option("--iterations", min=MIN_ITERATIONS, help="PBKDF2 iterations of SCRAM."),
+        typer.Option(
+            "--iterations", metavar="N", min=MIN_ITERATIONS, help="PBKDF2 iterations of SCRAM."
+        ),
     ] = DEFAULT_ITERATIONS,
     replace: Annotated[
         bool, typer.Option("--replace", help="Change the password of an existing user.")
@@ -86,7 +90,7 @@ def add(
 @gateway_users_app.command("remove")
 @clean_errors
 def remove(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="User to remove.")]
+    ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="User to remove.")]
 ) -> None:
     """Remove a gateway SASL user; running gateways refuse its new logins within 30 seconds."""
     if not open_store_from_context(ctx).remove_gateway_user(name):

@@ -1,5 +1,6 @@
-"""`chargeback report` (a table, CSV or JSON on stdout) and `chargeback export` (the spec's
-CSV file). Both only parse options, call the report engine and print what it returns.
+"""`chargeback report` (a table, CSV or JSON on stdout) and `chargeback export` (the CSV file
+the console's Export button downloads). Both only parse options, call the report engine and
+print what it returns.
 """
 
 from __future__ import annotations
@@ -7,36 +8,28 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from chargeback.cli._demo import default_data_dir
 from chargeback.cli._settings import (
+    EXIT_ERROR,
     EXIT_USAGE,
     clean_errors,
     fail,
     open_store_from_context,
     settings_from_context,
 )
-from chargeback.pricing import round_half_up
-from chargeback.reports import (
-    Cell,
-    Metric,
-    Report,
-    ReportQuery,
-    ReportRow,
-    Tab,
-    build_report,
-    parse_query,
-    to_csv,
-)
-
-_TAB_TITLES = {Tab.OVERALL: "Overall Cost", Tab.INGRESS: "Ingress", Tab.EGRESS: "Egress"}
+from chargeback.cli._table import print_report_table
+from chargeback.console import ConsoleSettings
+from chargeback.console.api._models import ranking_query, report_out
+from chargeback.demo import STORE_FILE_NAME, store_url
+from chargeback.reports import Report, ReportQuery, build_report, parse_query, to_csv
+from chargeback.store import Store
 
 
 class OutputFormat(StrEnum):
@@ -55,12 +48,17 @@ PeriodOption = Annotated[
 ]
 AsOfOption = Annotated[
     str | None,
-    typer.Option("--as-of", metavar="YYYY-MM-DD", help="Last day of the period [default: today]."),
+    typer.Option(
+        "--as-of", metavar="YYYY-MM-DD", help="Last day of the period.", show_default="today"
+    ),
 ]
 ZoneOption = Annotated[
     str | None,
     typer.Option(
-        "--tz", metavar="ZONE", help="IANA time zone of the days [default: setting timezone]."
+        "--tz",
+        metavar="ZONE",
+        help="IANA time zone whose days (and months) make the columns.",
+        show_default="the timezone setting, UTC",
     ),
 ]
 FilterOption = Annotated[
@@ -74,12 +72,15 @@ SortOption = Annotated[
     typer.Option(
         "--sort",
         metavar="COLUMN[:asc|:desc]",
-        help="service_account, total or a bucket label [default: total:desc].",
+        help="Sort by service_account, total or a column label such as 2026-03-09.",
+        show_default="total:desc",
     ),
 ]
 ClusterOption = Annotated[
     str | None,
-    typer.Option("--cluster", metavar="NAME", help="Only this cluster [default: all, summed]."),
+    typer.Option(
+        "--cluster", metavar="NAME", help="Only this cluster.", show_default="all, summed"
+    ),
 ]
 
 
@@ -99,7 +100,8 @@ def report(
         typer.Option(
             "--metric",
             metavar="cost|bytes|percentage",
-            help="What the cells hold [default: cost]; overall offers cost and percentage.",
+            help="What the cells hold; the overall tab offers cost and percentage.",
+            show_default="cost",
         ),
     ] = None,
     as_of: AsOfOption = None,
@@ -110,19 +112,31 @@ def report(
     output_format: Annotated[
         OutputFormat,
         typer.Option(
-            "--format", help="table: for people; csv: the export file's content; json: exact."
+            "--format",
+            metavar="table|csv|json",
+            help="table: for people; csv: what export writes; json: what the REST API returns.",
         ),
     ] = OutputFormat.TABLE,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="Table: show every column, however wide (by default only the latest columns "
+            "that fit the terminal or COLUMNS are shown).",
+        ),
+    ] = False,
 ) -> None:
     """Show the chargeback report of one tab and period."""
     query = _query(ctx, tab, period, metric, as_of, tz, filter_text, sort, cluster)
-    result = build_report(open_store_from_context(ctx), query)
+    store = open_store_from_context(ctx)
+    result = build_report(store, query)
+    _note_if_empty(result, store)
     if output_format is OutputFormat.CSV:
         typer.echo(to_csv(result).content, nl=False)
     elif output_format is OutputFormat.JSON:
-        typer.echo(json.dumps(report_as_json(result), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(api_document(store, result), ensure_ascii=False, indent=2))
     else:
-        _print_table(_table(result))
+        print_report_table(Console(), result, is_wide=wide)
 
 
 @clean_errors
@@ -141,18 +155,34 @@ def export(
             "--output",
             metavar="DIR",
             file_okay=False,
-            help="Directory to write the file into [default: the current directory].",
+            help="Directory to write the file into; created if missing.",
+            show_default="the current directory",
         ),
     ] = Path("."),
 ) -> None:
-    """Write the report's CSV file (named as the spec says) into DIR and print its path."""
-    if not output.is_dir():
-        fail(f"--output {output} is not an existing directory", EXIT_USAGE)
+    """Write the report as CSV (Chargeback_<first day>_<last day>_<Tab>.csv) into DIR and
+    print the file's path.
+    """
     query = _query(ctx, tab, period, None, as_of, tz, filter_text, sort, cluster)
-    export_file = to_csv(build_report(open_store_from_context(ctx), query))
+    store = open_store_from_context(ctx)
+    result = build_report(store, query)
+    _note_if_empty(result, store)
+    export_file = to_csv(result)
+    _make_directory(output)
     path = output / export_file.filename
     _write_atomically(path, export_file.content)
     typer.echo(str(path))
+
+
+def api_document(store: Store, result: Report) -> dict[str, Any]:
+    """`result` as the REST API's `GET /api/v1/chargeback` returns it, chart series included.
+
+    The console's own model makes it, so the CLI's JSON and the API's are one document.
+    """
+    query = result.query
+    ranked = result if query == ranking_query(query) else build_report(store, ranking_query(query))
+    document = report_out(result, ranked, ConsoleSettings().chart_top_accounts)
+    return document.model_dump(mode="json")
 
 
 def _query(
@@ -170,6 +200,37 @@ def _query(
     return parse_query(tab, period, metric, as_of, zone, filter_text, sort, cluster)
 
 
+def _note_if_empty(result: Report, store: Store) -> None:
+    """Say on stderr (stdout may be a CSV or JSON document) which store and days had no usage."""
+    if result.rows:
+        return
+    query = result.query
+    selection = "".join(
+        (
+            f" of cluster {query.cluster!r}" if query.cluster else "",
+            f" matching {query.filter_text!r}" if query.filter_text else "",
+        )
+    )
+    note = (
+        f"note: no usage{selection} from {result.first_day} to {result.last_day} ({query.zone}) "
+        f"in the store {store.url}"
+    )
+    demo_url = store_url(default_data_dir())
+    if (default_data_dir() / STORE_FILE_NAME).exists() and store.url != demo_url:
+        note += f"; the demo keeps its data in its own store: chargeback --db {demo_url} ..."
+    typer.echo(note, err=True)
+
+
+def _make_directory(directory: Path) -> None:
+    """Create `directory` and its parents if missing (like `mkdir -p`)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        fail(f"--output {directory}: a file stands where a directory must be", EXIT_USAGE)
+    except OSError as error:
+        fail(f"--output {directory}: cannot create the directory: {error.strerror}", EXIT_ERROR)
+
+
 def _write_atomically(path: Path, content: bytes) -> None:
     # A reader (or a crash) never sees half a file: write beside it, then rename over it.
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".chargeback-", suffix=".csv")
@@ -180,82 +241,3 @@ def _write_atomically(path: Path, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def report_as_json(result: Report) -> dict[str, Any]:
-    """The report as JSON-ready data: exact decimals as strings, bytes as integers."""
-    query = result.query
-    return {
-        "tab": query.tab.value,
-        "period": query.period.value,
-        "metric": query.metric.value,
-        "as_of": query.as_of.isoformat(),
-        "zone": query.zone,
-        "cluster": query.cluster,
-        "filter": query.filter_text,
-        "sort": {"column": query.sort.column, "descending": query.sort.descending},
-        "first_day": result.first_day.isoformat(),
-        "last_day": result.last_day.isoformat(),
-        "unit": result.unit,
-        "prices": {
-            "ingress_per_gb": f"{result.prices.ingress_per_gb:f}",
-            "egress_per_gb": f"{result.prices.egress_per_gb:f}",
-            "currency": result.prices.currency,
-            "gb_unit": result.prices.gb_unit.value,
-        },
-        "buckets": [bucket.label for bucket in result.buckets],
-        "rows": [_row_as_json(row) for row in result.rows],
-        "column_totals": [_exact(cell) for cell in result.column_totals],
-        "grand_total": _exact(result.grand_total),
-    }
-
-
-def _row_as_json(row: ReportRow) -> dict[str, Any]:
-    return {
-        "service_account": row.service_account,
-        "cells": [_exact(cell) for cell in row.cells],
-        "total": _exact(row.total),
-    }
-
-
-def _exact(cell: Cell) -> str | int:
-    # normalize() drops representation zeros (0.20 -> 0.2); the value stays exact.
-    return f"{cell.normalize():f}" if isinstance(cell, Decimal) else cell
-
-
-def _table(result: Report) -> Table:
-    query = result.query
-    shown_in = "% of the tab's total" if query.metric is Metric.PERCENTAGE else result.unit
-    title = (
-        f"{_TAB_TITLES[query.tab]} in {shown_in}, {result.first_day} to {result.last_day}"
-        f" ({query.zone})"
-    )
-    if query.cluster:
-        title += f", cluster {query.cluster}"
-    table = Table(title=title, show_footer=True)
-    table.add_column("Service account", footer="Total")
-    for bucket, total in zip(result.buckets, result.column_totals, strict=True):
-        table.add_column(bucket.label, footer=_shown(total, query.metric), justify="right")
-    table.add_column("Total", footer=_shown(result.grand_total, query.metric), justify="right")
-    for row in result.rows:
-        table.add_row(
-            row.service_account, *(_shown(c, query.metric) for c in (*row.cells, row.total))
-        )
-    return table
-
-
-def _print_table(table: Table) -> None:
-    console = Console()
-    if not console.is_terminal:
-        # Piped or redirected: no screen to fit, so print every column whole.
-        wide = console.options.update(max_width=100_000)
-        console = Console(width=console.measure(table, options=wide).maximum)
-    console.print(table)
-
-
-def _shown(cell: Cell, metric: Metric) -> str:
-    """A cell for people: money to 2 places, percentages to 2 places, bytes with separators."""
-    if metric is Metric.BYTES:
-        return f"{cell:,}"
-    shown = f"{round_half_up(Decimal(cell), 2):,f}"
-    return shown + " %" if metric is Metric.PERCENTAGE else shown

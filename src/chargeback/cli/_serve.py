@@ -19,8 +19,12 @@ def register(app: typer.Typer) -> None:
 @clean_errors
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8080,
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", help="TCP port to listen on.")
+    ] = 8080,
     secure_cookies: Annotated[
         bool,
         typer.Option(

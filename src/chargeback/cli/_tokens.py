@@ -23,13 +23,16 @@ def register(app: typer.Typer) -> None:
 @clean_errors
 def create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="A name for the token, e.g. the script using it.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="A name for the token, e.g. the script using it.")
+    ],
     user: Annotated[
         str | None,
         typer.Option(
             "--user",
             metavar="USER",
-            help="Console user the token acts as [default: the user named NAME].",
+            help="Console user the token acts as.",
+            show_default="the user named NAME",
         ),
     ] = None,
 ) -> None:
@@ -64,7 +67,7 @@ def list_tokens(ctx: typer.Context) -> None:
 @clean_errors
 def remove(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Token to revoke.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Token to revoke.")],
 ) -> None:
     """Revoke a token: requests with it are refused from now on."""
     if not open_store_from_context(ctx).remove_api_token(name):

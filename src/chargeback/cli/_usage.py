@@ -1,4 +1,4 @@
-"""`chargeback usage import FILE`: back-fill usage from a CSV or JSON Lines file (spec 7)."""
+"""`chargeback usage import FILE`: back-fill usage from a CSV or JSON Lines file."""
 
 from __future__ import annotations
 

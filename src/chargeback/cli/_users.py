@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 @clean_errors
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="User name to sign in with.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name to sign in with.")],
     role: Annotated[
         str, typer.Option("--role", metavar="admin|viewer", help="Admins may also change prices.")
     ],
@@ -57,7 +57,7 @@ def list_users(ctx: typer.Context) -> None:
 @clean_errors
 def remove(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="User to remove.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User to remove.")],
 ) -> None:
     """Remove a console user; their sessions and API tokens stop working at once."""
     store = open_store_from_context(ctx)

@@ -205,6 +205,14 @@ class ConsumerApp(_AppThread):
         self._drain_to = dict(end_offsets)
         return self._drained.wait(timeout_seconds)
 
+    def messages_behind(self, end_offsets: Mapping[TopicPartition, int]) -> int:
+        """How many messages of its topics, up to `end_offsets`, it has not consumed yet."""
+        return sum(
+            max(0, end - self.record.next_offsets.get(key, 0))
+            for key, end in end_offsets.items()
+            if key[0] in self.plan.topics
+        )
+
     def _run(self) -> None:
         consumer = Consumer(self._config())
         consumer.subscribe(list(self.plan.topics))

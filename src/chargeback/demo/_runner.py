@@ -25,13 +25,12 @@ from chargeback.demo._history import add_history
 from chargeback.demo._logins import make_logins
 from chargeback.demo._prices import DEMO_PRICES, seed_demo_prices
 from chargeback.demo._services import ConsoleThread, GatewayThread, bind_loopback, free_port_pair
-from chargeback.demo._traffic import Traffic, create_topics
+from chargeback.demo._traffic import Say, Traffic, create_topics
 from chargeback.store import Store, open_store
 
 _log = logging.getLogger("chargeback.demo")
 STORE_FILE_NAME = "chargeback.db"
 
-Say = Callable[[str], None]
 # Live traffic is megabytes, which cost fractions of a cent: bytes show it better than money.
 _LIVE_VIEW = f"tab=egress&period=7D&metric=bytes&cluster={DEMO_CLUSTER}"
 
@@ -73,39 +72,53 @@ def run_demo(options: DemoOptions, say: Say) -> None:
             )
         if options.with_history:
             add_history(store, say)
-        traffic = _start_parts(options, store, stack)
+        traffic = _start_parts(options, store, stack, say)
         _announce(options, login, traffic.gateway_bootstrap, say)
         _wait(options, traffic, stop, say)
-        say("Stopping the demo: apps, console, gateway (final flush), broker ...")
+        say("Stopping the demo (after a long run the apps' ledger takes a while):")
     say("Demo stopped; nothing of it is left running.")
+    say(
+        "  Its usage stays in its own store; the CLI reads it with: "
+        f"chargeback --db {store_url(options.data_dir)} report --period 7D --cluster {DEMO_CLUSTER}"
+    )
 
 
-def _start_parts(options: DemoOptions, store: Store, stack: ExitStack) -> Traffic:
+def _start_parts(options: DemoOptions, store: Store, stack: ExitStack, say: Say) -> Traffic:
+    """Start broker, gateway, console and apps; `stack` stops them in reverse, saying so."""
     logins = make_logins(store, sasl_mechanisms())
     console_socket = bind_loopback(options.console_port, "--port")
     stack.callback(console_socket.close)
     broker = EmbeddedBroker()
     broker.start()
-    stack.callback(broker.stop)
+    stack.callback(_step, say, "broker: stopping", broker.stop)
     create_topics(broker.bootstrap)
     gateway_port = options.gateway_port or free_port_pair()
     gateway = GatewayThread(
         store, broker.bootstrap, gateway_port, DEMO_CLUSTER, options.flush_interval_seconds
     )
-    stack.callback(gateway.stop)
+    stack.callback(
+        _step, say, "gateway: closing connections, writing its last counts to the store",
+        gateway.stop,
+    )  # fmt: skip
     gateway.start()
     console = ConsoleThread(store, console_socket)
-    stack.callback(console.stop)
+    stack.callback(_step, say, "console: stopping", console.stop)
     console.start()
     traffic = Traffic(gateway.bootstrap, broker.bootstrap, logins)
-    stack.callback(_settle_if_running, traffic, options.data_dir)
+    stack.callback(_settle_if_running, traffic, options.data_dir, say)
     traffic.start()
     return traffic
 
 
-def _settle_if_running(traffic: Traffic, data_dir: Path) -> None:
+def _step(say: Say, what: str, stop: Callable[[], object]) -> None:
+    say(f"  {what} ...")
+    stop()
+
+
+def _settle_if_running(traffic: Traffic, data_dir: Path, say: Say) -> None:
     if traffic.is_running:
-        traffic.stop(data_dir)
+        ledger = traffic.stop(data_dir, say)
+        say(f"  ledger of what the apps sent and received: {ledger}")
 
 
 def _announce(options: DemoOptions, login: AdminLogin, gateway_bootstrap: str, say: Say) -> None:
@@ -125,7 +138,10 @@ def _announce(options: DemoOptions, login: AdminLogin, gateway_bootstrap: str, s
         f"chargeback --db {store_url(options.data_dir)} gateway-users add NAME (then restart)."
     )
     say(f"  Data directory: {options.data_dir}")
-    say("  Live traffic shows on the page within a minute (the gateway flushes every 2 s).")
+    say(
+        "  Live traffic shows on the page within about 10 seconds: ingress first, egress once "
+        "the consumers have joined their groups (the gateway flushes every 2 s)."
+    )
     say(
         "Press Ctrl-C to stop."
         if options.duration_seconds is None
@@ -142,7 +158,8 @@ def _wait(options: DemoOptions, traffic: Traffic, stop: threading.Event, say: Sa
         if stop.wait(max(0.0, min(deadlines) - time.monotonic()) if deadlines else None):
             return
         if traffic_end is not None and traffic.is_running and time.monotonic() >= traffic_end:
-            ledger = traffic.stop(options.data_dir)
+            say("Stopping the client apps (the console stays up):")
+            ledger = traffic.stop(options.data_dir, say)
             say(f"Client apps stopped; what they sent and received is in {ledger}.")
         if end is not None and time.monotonic() >= end:
             return

@@ -8,7 +8,7 @@ every topic, and only then do they close.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from chargeback.demo.errors import DemoError
 
 _log = logging.getLogger("chargeback.demo")
 _kafka_log = logging.getLogger("chargeback.demo.kafka")
+Say = Callable[[str], None]
 _ADMIN_TIMEOUT_SECONDS = 20.0
 _DRAIN_TIMEOUT_SECONDS = 60.0
 _JOIN_TIMEOUT_SECONDS = 60.0
@@ -79,19 +80,23 @@ class Traffic:
             app.start()
         self.is_running = True
 
-    def stop(self, data_dir: Path) -> Path:
+    def stop(self, data_dir: Path, say: Say) -> Path:
         """Stop every app, settle what each sent and received, and write the ledger file.
+
+        `say` hears each step, since draining a lagging consumer can take a while.
 
         Raises:
             DemoError: the broker's batches could not be read or an offset is missing.
         """
         self.is_running = False
+        say("  producers: sending what they have queued ...")
         for producer in self.producers:
             producer.stop()
         _join_all(self.producers)
         try:
+            say("  reading the batches the broker stored, directly from the broker ...")
             stored = self._read_stored()
-            self._drain_consumers(stored)
+            self._drain_consumers(stored, say)
         finally:
             for consumer in self.consumers:
                 consumer.stop()
@@ -106,11 +111,18 @@ class Traffic:
             for topic in TOPICS
         }
 
-    def _drain_consumers(self, stored: dict[str, list[StoredBatch]]) -> None:
+    def _drain_consumers(self, stored: dict[str, list[StoredBatch]], say: Say) -> None:
         end_offsets: dict[TopicPartition, int] = {
             key: batches[-1].last_offset + 1
             for key, batches in batches_by_partition(stored).items()
         }
+        behind = {c.service_account: c.messages_behind(end_offsets) for c in self.consumers}
+        lagging = ", ".join(f"{name} {count:,}" for name, count in behind.items() if count)
+        say(
+            "  consumers: reading up to the end of every partition"
+            + (f" (messages behind: {lagging})" if lagging else "")
+            + " ..."
+        )
         for consumer in self.consumers:
             if consumer.is_alive() and not consumer.drain(end_offsets, _DRAIN_TIMEOUT_SECONDS):
                 _log.warning("event=demo_consumer_not_drained app=%s", consumer.service_account)

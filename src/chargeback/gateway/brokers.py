@@ -54,15 +54,23 @@ class BrokerDirectory:
         with self._lock:
             return self._upstream_of_port.get(gateway_port)
 
-    def take_unopened_ports(self) -> list[int]:
-        """Return (and forget) the ports assigned since the last call, for listeners to open."""
+    def unopened_ports(self) -> list[int]:
+        """Return the ports assigned whose listeners are not open yet, oldest first."""
         with self._lock:
-            ports, self._unopened_ports = self._unopened_ports, []
-        return ports
+            return list(self._unopened_ports)
+
+    def mark_opened(self, port: int) -> None:
+        """Note that `port`'s listener is open (or failed to open: it is not retried)."""
+        with self._lock:
+            self._unopened_ports.remove(port)
 
     @property
     def has_unopened_ports(self) -> bool:
-        """Whether a port was assigned whose listener is not open yet."""
+        """Whether a port was assigned whose listener is not open yet.
+
+        It stays true while a listener is being opened, so that a connection about to tell
+        its client of the port knows to wait for it (see `Gateway.open_new_broker_ports`).
+        """
         return bool(self._unopened_ports)
 
     def node_ports(self) -> dict[int, int]:

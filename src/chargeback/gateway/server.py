@@ -65,6 +65,8 @@ class Gateway:
             self.state.counts, sink, self.metrics, settings.flush_interval_seconds
         )
         self._servers: dict[int, asyncio.Server] = {}
+        # One connection opens new broker ports at a time; the others wait until they listen.
+        self._opening_ports = asyncio.Lock()
         self._connections: set[asyncio.Task[None]] = set()
         # Weak: a transport leaves the set when it is gone; stop() aborts those still alive.
         self._transports: weakref.WeakSet[asyncio.WriteTransport] = weakref.WeakSet()
@@ -95,13 +97,22 @@ class Gateway:
         )
 
     async def open_new_broker_ports(self) -> None:
-        """Open listeners for brokers that responses named for the first time."""
-        for port in self.state.brokers.take_unopened_ports():
-            try:
-                await self._listen(port)
-            except GatewayError as error:
-                self.metrics.errors.labels("listen").inc()
-                log.error("event=broker_port_failed port=%d error=%r", port, str(error))
+        """Open listeners for brokers that responses named for the first time.
+
+        Returns once every port assigned so far listens (or failed to): connections call
+        this before they forward a response naming a new broker, and one that finds the port
+        being opened by another connection waits for it here, rather than letting its client
+        connect to a port that does not listen yet (a refused connection).
+        """
+        async with self._opening_ports:
+            for port in self.state.brokers.unopened_ports():
+                try:
+                    await self._listen(port)
+                except GatewayError as error:
+                    self.metrics.errors.labels("listen").inc()
+                    log.error("event=broker_port_failed port=%d error=%r", port, str(error))
+                finally:
+                    self.state.brokers.mark_opened(port)
 
     async def _listen(self, port: int) -> None:
         try:

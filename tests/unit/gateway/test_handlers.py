@@ -125,7 +125,7 @@ def test_metadata_brokers_get_gateway_ports_in_order_of_first_sight() -> None:
     }
     brokers = context.shared.brokers
     assert str(brokers.upstream_for(LISTEN_PORT + 2)) == "b5.internal:9093"
-    assert brokers.take_unopened_ports() == [LISTEN_PORT + 1, LISTEN_PORT + 2]
+    assert brokers.unopened_ports() == [LISTEN_PORT + 1, LISTEN_PORT + 2]
 
 
 def test_a_broker_that_moves_keeps_its_gateway_port() -> None:
