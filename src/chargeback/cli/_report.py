@@ -26,7 +26,7 @@ from chargeback.cli._settings import (
 )
 from chargeback.cli._table import print_report_table
 from chargeback.console import ConsoleSettings
-from chargeback.console.api._models import ranking_query, report_out
+from chargeback.console.api import report_out
 from chargeback.demo import STORE_FILE_NAME, store_url
 from chargeback.reports import Report, ReportQuery, build_report, parse_query, to_csv
 from chargeback.store import Store
@@ -134,7 +134,7 @@ def report(
     if output_format is OutputFormat.CSV:
         typer.echo(to_csv(result).content, nl=False)
     elif output_format is OutputFormat.JSON:
-        typer.echo(json.dumps(api_document(store, result), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(api_document(result), ensure_ascii=False, indent=2))
     else:
         print_report_table(Console(), result, is_wide=wide)
 
@@ -174,14 +174,12 @@ def export(
     typer.echo(str(path))
 
 
-def api_document(store: Store, result: Report) -> dict[str, Any]:
+def api_document(result: Report) -> dict[str, Any]:
     """`result` as the REST API's `GET /api/v1/chargeback` returns it, chart series included.
 
     The console's own model makes it, so the CLI's JSON and the API's are one document.
     """
-    query = result.query
-    ranked = result if query == ranking_query(query) else build_report(store, ranking_query(query))
-    document = report_out(result, ranked, ConsoleSettings().chart_top_accounts)
+    document = report_out(result, ConsoleSettings().chart_top_accounts)
     return document.model_dump(mode="json")
 
 

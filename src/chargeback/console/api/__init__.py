@@ -6,7 +6,7 @@ Every route here needs a signed-in user (router dependency); only admins change 
 from fastapi import APIRouter, Depends
 
 from chargeback.console.api._chargeback import router as _chargeback_router
-from chargeback.console.api._models import ErrorOut, PricesIn, PricesOut, ReportOut
+from chargeback.console.api._models import ErrorOut, PricesIn, PricesOut, ReportOut, report_out
 from chargeback.console.api._pricing import PriceFieldsError
 from chargeback.console.api._pricing import router as _pricing_router
 from chargeback.console.api._service import metrics_router, public_router
@@ -25,4 +25,5 @@ __all__ = [
     "api_router",
     "metrics_router",
     "public_router",
+    "report_out",
 ]
