@@ -333,6 +333,18 @@ def test_tls_subject_no_rule_maps_closes_the_connection_at_its_first_request() -
         context.admit(_header(18))
 
 
+def test_tls_subject_mapped_to_an_empty_name_closes_the_connection_at_its_first_request() -> None:
+    # Given a certificate whose CN the only rule turns into an empty name
+    subject = ((("commonName", "lost"),),)
+    # When the connection opens
+    context = _tls_context(subject, "RULE:^CN=lost$//")
+    # Then nobody is charged under an empty name: it stays ANONYMOUS and is closed
+    assert context.principal == "ANONYMOUS"
+    assert context.admit is not None
+    with pytest.raises(FrameError, match="gives an empty name"):
+        context.admit(_header(18))
+
+
 def test_tls_connection_without_a_client_certificate_is_anonymous() -> None:
     # Given no client certificate
     # When the connection opens
