@@ -18,6 +18,7 @@ from kio.schema.fetch.v12.request import FetchPartition, FetchRequest, FetchTopi
 from kio.schema.fetch.v12.response import FetchResponse
 from kio.schema.metadata.v12.request import MetadataRequest, MetadataRequestTopic
 from kio.schema.metadata.v12.response import MetadataResponse
+from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader
 from kio.serial import entity_reader, entity_writer
 from kio.static.primitive import i16, i32, i32Timedelta, i64
@@ -69,16 +70,18 @@ class RawKafka:
         return bytes(chunks)
 
     def send(self, message: Any) -> None:
-        """Send a request (of a flexible version: request header v2) without awaiting anything."""
+        """Send a request without awaiting anything (request header v2 if its version is
+        flexible, else v1)."""
         self._correlation_id += 1
         out = io.BytesIO()
-        header = RequestHeader(
+        header_type: Any = RequestHeader if message.__flexible__ else RequestHeaderV1
+        header = header_type(
             request_api_key=i16(message.__api_key__),
             request_api_version=i16(message.__version__),
             correlation_id=i32(self._correlation_id),
             client_id=CLIENT_ID,
         )
-        entity_writer(RequestHeader)(out, header)
+        entity_writer(header_type)(out, header)
         entity_writer(type(message))(out, message)
         self.send_raw(out.getvalue())
 
