@@ -10,6 +10,7 @@ import datetime
 import io
 import socket
 import struct
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,12 @@ from kio.schema.fetch.v12.request import FetchPartition, FetchRequest, FetchTopi
 from kio.schema.fetch.v12.response import FetchResponse
 from kio.schema.metadata.v12.request import MetadataRequest, MetadataRequestTopic
 from kio.schema.metadata.v12.response import MetadataResponse
+from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader
 from kio.serial import entity_reader, entity_writer
 from kio.static.primitive import i16, i32, i32Timedelta, i64
+
+CLIENT_ID = "raw-test-client"
 
 
 @dataclass(frozen=True)
@@ -65,18 +69,24 @@ class RawKafka:
             chunks += chunk
         return bytes(chunks)
 
-    def request(self, message: Any) -> Any:
+    def send(self, message: Any) -> None:
+        """Send a request without awaiting anything (request header v2 if its version is
+        flexible, else v1)."""
         self._correlation_id += 1
         out = io.BytesIO()
-        header = RequestHeader(
+        header_type: Any = RequestHeader if message.__flexible__ else RequestHeaderV1
+        header = header_type(
             request_api_key=i16(message.__api_key__),
             request_api_version=i16(message.__version__),
             correlation_id=i32(self._correlation_id),
-            client_id="raw-test-client",
+            client_id=CLIENT_ID,
         )
-        entity_writer(RequestHeader)(out, header)
+        entity_writer(header_type)(out, header)
         entity_writer(type(message))(out, message)
         self.send_raw(out.getvalue())
+
+    def request(self, message: Any) -> Any:
+        self.send(message)
         response = self.receive_raw()
         # Response header v1: correlation id + empty tagged fields (one zero byte).
         assert struct.unpack_from(">i", response)[0] == self._correlation_id
@@ -158,3 +168,24 @@ def stored_data_bytes(bootstrap: str, topic: str) -> int:
     """The size of every non-control batch the broker stored for `topic`."""
     with RawKafka(bootstrap) as kafka:
         return sum(b.size_bytes for b in kafka.stored_batches(topic) if not b.is_control)
+
+
+def record_batch(values: list[bytes]) -> bytes:
+    """A v2 record batch of `values`, encoded by kafka-python (independent of the gateway)."""
+    with warnings.catch_warnings():
+        # kafka-python 3.0.12 loads its schemas with a deprecated importlib.resources call.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from kafka.record.default_records import DefaultRecordBatchBuilder
+
+    builder = DefaultRecordBatchBuilder(
+        magic=2,
+        compression_type=0,
+        is_transactional=False,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1 << 30,
+    )
+    for offset, value in enumerate(values):
+        builder.append(offset, timestamp=None, key=None, value=value, headers=[])
+    return bytes(builder.build())

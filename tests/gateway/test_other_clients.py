@@ -14,7 +14,7 @@ with warnings.catch_warnings():
     # kafka-python 3.0.12 loads its schemas with importlib.resources.read_text (deprecated);
     # that warning is about kafka-python, not about us.
     warnings.simplefilter("ignore", DeprecationWarning)
-    from kafka import KafkaConsumer, KafkaProducer
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
     from kafka import TopicPartition as KafkaPythonPartition
 
 from chargeback.broker import EmbeddedBroker
@@ -84,6 +84,38 @@ async def _aiokafka_round_trip(bootstrap: str, topic: str, values: list[bytes]) 
     finally:
         await consumer.stop()
     return consumed
+
+
+def _describe_cluster(bootstrap: str) -> dict[str, object]:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="describer")
+    try:
+        described: dict[str, object] = admin.describe_cluster()
+    finally:
+        admin.close()
+    return described
+
+
+def test_describe_cluster_names_only_gateway_addresses(
+    broker: EmbeddedBroker, gateway: GatewayThread
+) -> None:
+    # Given the brokers as the cluster itself describes them
+    direct = _describe_cluster(broker.bootstrap)
+    # When kafka-python's admin client (which sends DescribeCluster, not Metadata) asks the
+    # gateway
+    through_gateway = _describe_cluster(gateway.bootstrap)
+    # Then the request really was a DescribeCluster, and it names each broker at its gateway port
+    # (the first broker seen gets the port after the bootstrap port, as docs/gateway.md says)
+    requests = gateway.gateway.metrics.registry.get_sample_value(
+        "chargeback_gateway_requests_total", {"api": "describe_cluster"}
+    )
+    assert requests == 1.0
+    gateway_host, gateway_port = gateway.bootstrap.rsplit(":", 1)
+    [broker_seen] = direct["brokers"]  # type: ignore[misc]
+    assert through_gateway["brokers"] == [
+        {**broker_seen, "host": gateway_host, "port": int(gateway_port) + 1}
+    ]
+    assert broker_seen["port"] != int(gateway_port) + 1
+    assert through_gateway["controller_id"] == direct["controller_id"]
 
 
 def test_aiokafka_produce_and_consume_are_metered(

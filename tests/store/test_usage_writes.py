@@ -8,7 +8,14 @@ from typing import cast
 import pytest
 
 from chargeback.store import Store, StoreError, UsageTotal
-from chargeback.usage import ClusterName, Direction, Principal, TopicName, UsageRecord
+from chargeback.usage import (
+    ClusterName,
+    Direction,
+    Principal,
+    TopicName,
+    UsageRecord,
+    UsageRefusedError,
+)
 
 INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
 
@@ -115,6 +122,35 @@ def test_a_bad_record_is_refused_and_nothing_of_its_batch_is_written(
     assert day_totals(store, date(2026, 4, 30), date(2026, 5, 1)) == set()
     assert not store.has_batch("batch-1")
     assert store.write_usage("batch-1", batch[:1]) is True
+
+
+def test_a_refused_batch_names_every_bad_record_so_that_the_rest_can_be_written(
+    store: Store,
+) -> None:
+    # Given: records 2 and 4 (indexes 1 and 3) are bad
+    batch = [
+        usage("alice", at(1), 100),
+        usage("alice", at(1), 5, topic=""),
+        usage("bob", at(1), 7),
+        usage("", at(1), 9),
+    ]
+
+    # When
+    with pytest.raises(UsageRefusedError) as refused:
+        store.write_usage("batch-1", batch)
+
+    # Then: a StoreError too, naming both; the batch id is still free for the good records
+    assert isinstance(refused.value, StoreError)
+    assert refused.value.refused == {
+        1: "record 2: topic '' is not a non-empty string",
+        3: "record 4: service_account '' is not a non-empty string",
+    }
+    assert not store.has_batch("batch-1")
+    assert store.write_usage("batch-1", [batch[0], batch[2]]) is True
+    assert day_totals(store, date(2026, 5, 1), date(2026, 5, 1)) == {
+        UsageTotal("alice", INGRESS, date(2026, 5, 1), 100),
+        UsageTotal("bob", INGRESS, date(2026, 5, 1), 7),
+    }
 
 
 def test_usage_of_all_clusters_is_summed_unless_one_is_chosen(store: Store) -> None:

@@ -135,9 +135,18 @@ def _credential(row: GatewayUserRow) -> ScramCredential:
     )
 
 
+def _without_line_end(line: str) -> str:
+    r"""A line without its line end, "\n" or "\r\n" (spaces are kept).
+
+    >>> _without_line_end(" pass word\r\n")
+    ' pass word'
+    """
+    return line.removesuffix("\n").removesuffix("\r")
+
+
 def _read_password_stdin() -> str:
     """The first line of standard input, without its line end (spaces are kept)."""
-    password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    password = _without_line_end(sys.stdin.readline())
     if not password:
         fail("no password on standard input", EXIT_ERROR)
     return password
@@ -296,6 +305,26 @@ def _upstream_tls(options: IdentityOptions) -> ssl.SSLContext | None:
     )
 
 
+def _first_line_of(password_file: Path) -> str:
+    """The password: the file's first line without its line end; later lines are ignored.
+
+    Raises:
+        ConfigError: the file cannot be read or is not UTF-8.
+    """
+    try:
+        # newline="\n": only "\n" ends a line, so a "\r" inside the password stays in it.
+        with password_file.open(encoding="utf-8-sig", newline="\n") as file:
+            return _without_line_end(file.readline())
+    except OSError as error:
+        raise ConfigError(
+            f"--upstream-sasl-password-file: cannot read {password_file}: {error}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"--upstream-sasl-password-file: {password_file} is not UTF-8 text"
+        ) from None
+
+
 def _upstream_sasl(options: IdentityOptions) -> UpstreamSasl | None:
     given = (
         options.upstream_sasl_mechanism,
@@ -310,14 +339,9 @@ def _upstream_sasl(options: IdentityOptions) -> UpstreamSasl | None:
             "--upstream-sasl-mechanism, --upstream-sasl-username and "
             "--upstream-sasl-password-file go together"
         )
-    try:
-        password = password_file.read_text(encoding="utf-8").removesuffix("\n")
-    except OSError as error:
-        raise ConfigError(
-            f"--upstream-sasl-password-file: cannot read {password_file}: {error}"
-        ) from None
+    password = _first_line_of(password_file)
     if not password:
-        raise ConfigError(f"--upstream-sasl-password-file: {password_file} is empty")
+        raise ConfigError(f"--upstream-sasl-password-file: {password_file} has an empty first line")
     try:
         return UpstreamSasl(mechanism.upper(), username, password)
     except ValueError as error:

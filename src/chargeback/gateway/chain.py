@@ -5,7 +5,8 @@ hooks it needs, named after kio's API names: `on_<api>_request(frame)` and
 `on_<api>_response(frame)` (e.g. `on_produce_request`, `on_fetch_response`), and optionally
 `on_connection_open()` / `on_connection_close()`. Hooks are synchronous and do no I/O: they read
 the frame, may `replace()` its body, may `reply()` to a request locally, or raise `FrameError`
-to close the connection.
+to close the connection. A local reply that needs slow CPU work (a password's key derivation)
+is made with `reply_after(work, answer)`: the connection loop runs `work` in a worker thread.
 
 Requests pass the handlers in chain order, responses in reverse order (the handler nearest to
 the broker sees the response first). An API no handler hooks is never decoded.

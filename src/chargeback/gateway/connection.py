@@ -23,7 +23,7 @@ from chargeback.gateway import wire
 from chargeback.gateway.chain import Chain
 from chargeback.gateway.context import ANONYMOUS, ConnectionContext
 from chargeback.gateway.errors import FrameError
-from chargeback.gateway.frames import RequestFrame, ResponseFrame, encode_response
+from chargeback.gateway.frames import DeferredReply, RequestFrame, ResponseFrame, encode_response
 from chargeback.gateway.settings import PrincipalMode
 from chargeback.gateway.wire import RequestHeader
 from chargeback.usage import Principal
@@ -49,6 +49,7 @@ class InFlight:
     header: RequestHeader
     is_parsed: bool
     ready: bytes | None = None
+    deferred: DeferredReply[Any] | None = None
 
 
 class ClientConnection:
@@ -122,7 +123,17 @@ class ClientConnection:
                 self._upstream_writer.write(wire.size_prefix(len(payload)) + payload)
                 await self._upstream_writer.drain()
             else:
+                await self._make_deferred_reply()
                 await self._send_ready()
+
+    async def _make_deferred_reply(self) -> None:
+        """Make the local reply just queued if a hook deferred it: its work runs in a thread."""
+        entry = self._in_flight[-1] if self._in_flight else None
+        if entry is None or entry.deferred is None:
+            return
+        deferred, entry.deferred = entry.deferred, None
+        result = await asyncio.to_thread(deferred.work)
+        entry.ready = encode_response(entry.header, deferred.answer(result))
 
     def _is_streamable_request(self, header: RequestHeader, size: int) -> bool:
         """Large Produce requests go upstream while they arrive; no hook changes a Produce."""
@@ -180,6 +191,10 @@ class ClientConnection:
             if request.local_reply is not None:
                 ready = encode_response(header, request.local_reply)
                 self._in_flight.append(InFlight(header, is_parsed=True, ready=ready))
+                return None
+            if request.deferred_reply is not None:
+                entry = InFlight(header, is_parsed=True, deferred=request.deferred_reply)
+                self._in_flight.append(entry)
                 return None
         if self._expects_response(frame, header):
             self._in_flight.append(InFlight(header, is_parsed=True))

@@ -27,6 +27,13 @@ TopicRef = TopicName | uuid.UUID
 
 _Key = tuple[Principal, TopicRef, Direction, int]
 
+EMPTY_TOPIC_NAME = TopicName("(empty topic name)")
+"""What usage is stored under when a request names its topic with an empty string and no id.
+
+The store refuses an empty name. Kafka topic names hold only letters, digits, `.`, `_` and `-`,
+so this placeholder can never be a real topic's name.
+"""
+
 
 def unresolved_topic_name(topic_id: uuid.UUID) -> TopicName:
     """The name usage of a never-resolved topic id is stored under.

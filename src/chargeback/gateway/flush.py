@@ -4,6 +4,10 @@ Exactly-once towards the store rests on batch ids: a drained batch gets a uuid a
 the sink accepted it; a failed write is retried with the same id and the same records (the sink
 ignores an id it already stored, so a write that succeeded but looked failed counts once).
 Usage counted meanwhile stays in `UsageCounts` and goes into the next batch.
+
+A sink that refuses records for good (`UsageRefusedError`: the store's validation) wrote nothing
+of the batch; those records are quarantined (logged with every field, counted in a metric) and
+the rest is written at once, so one bad record never holds back the usage counted after it.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chargeback.gateway.counts import UsageCounts
 from chargeback.gateway.metrics import GatewayMetrics
-from chargeback.usage import UsageRecord, UsageSink
+from chargeback.usage import UsageRecord, UsageRefusedError, UsageSink
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,10 @@ class PendingBatch:
 
 
 class Flusher:
-    """Writes usage batches to `sink` from a thread of its own."""
+    """Writes usage batches to `sink` from a thread of its own.
+
+    `monotonic` is the clock of the flush lag (tests pass their own).
+    """
 
     def __init__(
         self,
@@ -39,16 +46,21 @@ class Flusher:
         sink: UsageSink,
         metrics: GatewayMetrics,
         interval_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._counts = counts
         self._sink = sink
         self._metrics = metrics
         self._interval_seconds = interval_seconds
+        self._monotonic = monotonic
         self._pending: PendingBatch | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_success_monotonic = time.monotonic()
+        self._last_success_monotonic = monotonic()
         self._flush_lock = threading.Lock()
+        # Computed when scraped, so that they stay true if the flush thread hangs or dies.
+        metrics.flush_lag.set_function(self._seconds_since_last_success)
+        metrics.unflushed_bytes.set_function(self._unflushed_bytes)
 
     def start(self) -> None:
         """Start flushing every interval."""
@@ -66,33 +78,79 @@ class Flusher:
                 records = self._counts.drain(everything=everything)
                 if records:
                     self._pending = PendingBatch(str(uuid.uuid4()), records)
-            if self._pending is not None:
-                self._write(self._pending)
-            self._update_gauges()
+            self._write_pending()
             return self._pending is None
 
-    def _write(self, batch: PendingBatch) -> None:
-        try:
-            self._sink.write_usage(batch.batch_id, batch.records)
-        except Exception as error:  # any sink failure means: keep the batch, retry later
-            self._metrics.flush_failures.inc()
-            log.warning(
-                "event=flush_failed batch_id=%s records=%d error=%r",
-                batch.batch_id,
-                len(batch.records),
-                str(error),
-            )
-            return
-        self._pending = None
-        self._last_success_monotonic = time.monotonic()
+    def _write_pending(self) -> None:
+        # Each refusal takes at least one record out of the batch, so this loop ends.
+        while self._pending is not None:
+            batch = self._pending
+            try:
+                self._sink.write_usage(batch.batch_id, batch.records)
+            except UsageRefusedError as refusal:
+                self._pending = self._quarantine_refused(batch, refusal)
+                continue
+            except Exception as error:  # any other failure may pass: keep the batch, retry later
+                self._note_failure(batch, error)
+                return
+            self._pending = None
+            self._note_success(batch)
+
+    def _quarantine_refused(
+        self, batch: PendingBatch, refusal: UsageRefusedError
+    ) -> PendingBatch | None:
+        """Set the refused records aside; return the rest under the same batch id, if any.
+
+        The same id is safe: a refused write stored nothing, so the id is still unused.
+        """
+        refused = {i for i in refusal.refused if 0 <= i < len(batch.records)}
+        if not refused:  # a sink that does not say which: none of the batch can be written
+            refused = set(range(len(batch.records)))
+        for index in sorted(refused):
+            reason = refusal.refused.get(index, str(refusal))
+            self._quarantine(batch.batch_id, batch.records[index], reason)
+        kept = [record for i, record in enumerate(batch.records) if i not in refused]
+        return PendingBatch(batch.batch_id, kept) if kept else None
+
+    def _quarantine(self, batch_id: str, record: UsageRecord, reason: str) -> None:
+        self._metrics.quarantined_records.inc()
+        self._metrics.quarantined_bytes.inc(record.bytes)
+        # Every field, so that the record can be corrected and imported as a usage file.
+        log.error(
+            "event=usage_quarantined batch_id=%s cluster=%r service_account=%r topic=%r "
+            "direction=%s window_start_utc=%s bytes=%d reason=%r",
+            batch_id,
+            record.cluster,
+            record.service_account,
+            record.topic,
+            record.direction,
+            record.window_start_utc.isoformat(),
+            record.bytes,
+            reason,
+        )
+
+    def _note_failure(self, batch: PendingBatch, error: Exception) -> None:
+        self._metrics.flush_failures.inc()
+        log.warning(
+            "event=flush_failed batch_id=%s records=%d error=%r",
+            batch.batch_id,
+            len(batch.records),
+            str(error),
+        )
+
+    def _note_success(self, batch: PendingBatch) -> None:
+        self._last_success_monotonic = self._monotonic()
         self._metrics.flushes.inc()
         self._metrics.last_flush_timestamp.set(time.time())
         log.info("event=flushed batch_id=%s records=%d", batch.batch_id, len(batch.records))
 
-    def _update_gauges(self) -> None:
-        pending = sum(r.bytes for r in self._pending.records) if self._pending else 0
-        self._metrics.unflushed_bytes.set(pending + self._counts.pending_bytes())
-        self._metrics.flush_lag.set(time.monotonic() - self._last_success_monotonic)
+    def _seconds_since_last_success(self) -> float:
+        return self._monotonic() - self._last_success_monotonic
+
+    def _unflushed_bytes(self) -> float:
+        pending = self._pending  # read once: the flush thread may replace it meanwhile
+        pending_bytes = sum(r.bytes for r in pending.records) if pending else 0
+        return pending_bytes + self._counts.pending_bytes()
 
     def stop(self, *, attempts: int = 5, retry_delay_seconds: float = 1.0) -> bool:
         """Stop the thread, then flush everything; return whether all usage reached the sink.

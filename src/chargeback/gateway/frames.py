@@ -9,8 +9,10 @@ header bytes.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from kio.index import load_request_schema, load_response_schema
 from kio.serial import entity_reader, entity_writer
@@ -80,14 +82,31 @@ class _Frame:
         return self.raw if self._replacement is None else self._replacement
 
 
+_Result = TypeVar("_Result")
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredReply(Generic[_Result]):
+    """A local reply that needs slow, CPU-bound work first (a password's key derivation).
+
+    The connection loop runs `work` in a worker thread, so that other connections are not
+    stalled, then `answer(result)` on the event loop to make the reply. It reads no further
+    request of this connection meanwhile, so the next request sees the work's outcome.
+    """
+
+    work: Callable[[], _Result]
+    answer: Callable[[_Result], Entity]
+
+
 class RequestFrame(_Frame):
     """A client request whose api key and version kio knows.
 
     A hook may call `reply(message)` to answer the client itself: the request is then not
     forwarded, and `message` (a response entity) goes back with the request's correlation id.
+    `reply_after(work, answer)` does the same with a reply that needs slow work first.
     """
 
-    __slots__ = ("expects_response", "header", "local_reply")
+    __slots__ = ("deferred_reply", "expects_response", "header", "local_reply")
 
     def __init__(self, raw: bytes, header: RequestHeader) -> None:
         assert header.body_offset is not None
@@ -97,10 +116,16 @@ class RequestFrame(_Frame):
         self.header = header
         self.expects_response = True
         self.local_reply: Entity | None = None
+        self.deferred_reply: DeferredReply[Any] | None = None
 
     def reply(self, message: Entity) -> None:
         """Answer the client with `message` instead of forwarding this request."""
         self.local_reply = message
+
+    def reply_after(self, work: Callable[[], _Result], answer: Callable[[_Result], Entity]) -> None:
+        """Answer the client with `answer(work())` instead of forwarding this request; `work`
+        runs in a worker thread, off the event loop (see `DeferredReply`)."""
+        self.deferred_reply = DeferredReply(work, answer)
 
 
 class ResponseFrame(_Frame):

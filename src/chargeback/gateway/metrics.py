@@ -50,6 +50,17 @@ class GatewayMetrics:
             "Failed attempts to write a usage batch (retried with the same batch id).",
             registry=r,
         )
+        self.quarantined_records = Counter(
+            "chargeback_gateway_quarantined_records",
+            "Usage records the store refused for good (logged as event=usage_quarantined, "
+            "not stored). Alert on any increase.",
+            registry=r,
+        )
+        self.quarantined_bytes = Counter(
+            "chargeback_gateway_quarantined_bytes",
+            "Metered bytes of the quarantined usage records.",
+            registry=r,
+        )
         self.last_flush_timestamp = Gauge(
             "chargeback_gateway_last_flush_timestamp_seconds",
             "Unix time of the last successful flush (0: none yet).",
@@ -57,11 +68,11 @@ class GatewayMetrics:
         )
         self.unflushed_bytes = Gauge(
             "chargeback_gateway_unflushed_bytes",
-            "Metered bytes held in memory, not yet in the store.",
+            "Metered bytes held in memory, not yet in the store (computed when scraped).",
             registry=r,
         )
         self.flush_lag = Gauge(
             "chargeback_gateway_flush_lag_seconds",
-            "Seconds since the last successful flush (or since start).",
+            "Seconds since the last successful flush (or since start), computed when scraped.",
             registry=r,
         )

@@ -6,7 +6,7 @@ Usage is kept per (cluster, service account, topic, direction, 15-minute UTC win
 local-day and local-month rollups, kept in step with it by every write, answer reports.
 """
 
-from chargeback.store._errors import StoreError
+from chargeback.store._errors import RecordsRefusedError, StoreError
 from chargeback.store._rollups import UsageGrid
 from chargeback.store._rows import ApiTokenRow, GatewayUserRow, ImportResult, UsageTotal, UserRow
 from chargeback.store._store import Store, open_store
@@ -15,6 +15,7 @@ __all__ = [
     "ApiTokenRow",
     "GatewayUserRow",
     "ImportResult",
+    "RecordsRefusedError",
     "Store",
     "StoreError",
     "UsageGrid",

@@ -22,13 +22,14 @@ from chargeback.store._engine import (
     parse_store_url,
     write_transaction,
 )
-from chargeback.store._errors import StoreError
+from chargeback.store._errors import RecordsRefusedError, StoreError
 from chargeback.store._rollups import UsageGrid
 from chargeback.store._rows import ApiTokenRow, GatewayUserRow, ImportResult, UsageTotal, UserRow
 from chargeback.store._usage_writes import (
     WRITE_CHUNK_ROWS,
     add_usage,
     claim_batch,
+    refused_records,
     set_batch_record_count,
     sum_records,
 )
@@ -80,9 +81,14 @@ class Store:
         """Add `records` under `batch_id` atomically; return False if the batch id was stored.
 
         Raises:
-            StoreError: a record is invalid (nothing is written) or the database failed.
+            RecordsRefusedError: records are invalid (all are named); nothing is written. It is
+                a `usage.UsageRefusedError` (retrying cannot help) and a StoreError.
+            StoreError: the database failed.
         """
-        totals = sum_records(records, f"batch {batch_id!r}")
+        try:
+            totals = sum_records(records, f"batch {batch_id!r}")
+        except StoreError as error:
+            raise RecordsRefusedError(str(error), refused_records(records)) from None
         with self._writing() as connection:
             if not claim_batch(connection, batch_id, len(records)):
                 return False

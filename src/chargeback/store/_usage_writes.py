@@ -7,7 +7,7 @@ never disagree and a batch id is stored exactly when its rows are.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -86,6 +86,22 @@ def sum_records(records: Iterable[UsageRecord], where: str) -> dict[RawKey, int]
             raise StoreError(f"{where}, record {number}{error}") from None
         totals[key] += record.bytes
     return totals
+
+
+def refused_records(records: Sequence[UsageRecord]) -> dict[int, str]:
+    """Return index (from 0) -> reason for every invalid record of `records`.
+
+    The slow path after `sum_records` refused a batch: it names every bad record, not just the
+    first, so that a caller can set them aside in one go.
+    """
+    refused: dict[int, str] = {}
+    windows: dict[datetime, int] = {}
+    for index, record in enumerate(records):
+        try:
+            check_record(record, f"record {index + 1}", windows)
+        except StoreError as error:
+            refused[index] = str(error)
+    return refused
 
 
 def claim_batch(connection: Connection, batch_id: str, record_count: int) -> bool:

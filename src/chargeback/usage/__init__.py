@@ -2,9 +2,10 @@
 
 A `UsageRecord` says that in one time window, on one cluster, one service account moved so many
 record bytes to or from one topic. Producers of usage (the gateway, the importer) hand batches of
-records to a `UsageSink`; the store is the sink in production. `read_usage_file` reads usage
-files (spec section 7) for the importer; `synthetic_days` makes seeded synthetic usage for the
-benchmark and the demo.
+records to a `UsageSink`; the store is the sink in production. A sink raises
+`UsageRefusedError` for records it can never accept, anything else for a failure that may pass.
+`read_usage_file` reads usage files (spec section 7) for the importer; `synthetic_days` makes
+seeded synthetic usage for the benchmark and the demo.
 """
 
 from chargeback.usage._files import USAGE_FILE_FIELDS, UsageFileError, read_usage_file
@@ -15,6 +16,7 @@ from chargeback.usage._records import (
     Principal,
     TopicName,
     UsageRecord,
+    UsageRefusedError,
     UsageSink,
     window_start,
 )
@@ -30,6 +32,7 @@ __all__ = [
     "TopicName",
     "UsageFileError",
     "UsageRecord",
+    "UsageRefusedError",
     "UsageSink",
     "read_usage_file",
     "synthetic_day",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import NewType, Protocol
+
+from chargeback.errors import ChargebackError
 
 # 15 minutes: the coarsest window that still splits cleanly at every real time-zone offset
 # (all are whole multiples of 15 minutes), so a local day or month never cuts a window in two.
@@ -56,6 +58,18 @@ def window_start(instant: datetime) -> datetime:
     return datetime.fromtimestamp(seconds - seconds % WINDOW_SECONDS, tz=UTC)
 
 
+class UsageRefusedError(ChargebackError):
+    """A sink refused records for good: writing the same records again can never succeed.
+
+    Nothing of the batch was written, so its batch id is still unused. `refused` maps the
+    index in the batch (from 0) of each refused record to the reason it was refused.
+    """
+
+    def __init__(self, message: str, refused: Mapping[int, str]) -> None:
+        super().__init__(message)
+        self.refused = dict(refused)
+
+
 class UsageSink(Protocol):
     """Where metered usage goes. Writing the same batch id twice must change nothing.
 
@@ -66,5 +80,10 @@ class UsageSink(Protocol):
         """Store `records` atomically under `batch_id`; a batch id already stored is a no-op.
 
         May answer whether the batch was new (the store does: False for a batch id it had).
+
+        Raises:
+            UsageRefusedError: some records are invalid (naming them); nothing was written.
+            Exception: anything else is a failure that may pass (the sink is unreachable):
+                retry the same batch id with the same records.
         """
         ...

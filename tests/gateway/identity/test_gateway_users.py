@@ -234,3 +234,61 @@ def test_identity_options_build_tls_contexts_and_the_upstream_login(tmp_path: Pa
     assert built.identity.upstream_sasl == UpstreamSasl("SCRAM-SHA-512", "gateway", "gw-secret")
     assert "gw-secret" not in repr(built)
     assert built.refresher is None
+
+
+def _upstream_login(password_file: Path) -> UpstreamSasl | None:
+    options = IdentityOptions(
+        principal=PrincipalMode.CLIENT_ID,
+        upstream_sasl_mechanism="PLAIN",
+        upstream_sasl_username="gateway",
+        upstream_sasl_password_file=password_file,
+    )
+    return gateway_identity(options, store=None).identity.upstream_sasl
+
+
+@pytest.mark.parametrize(
+    ("content", "password"),
+    [
+        (b"gw-secret\n", "gw-secret"),
+        (b"gw-secret\r\n", "gw-secret"),
+        (b"gw-secret", "gw-secret"),
+        (b"gw-secret\r\nnot this line\n", "gw-secret"),
+        (b" spaced secret \n", " spaced secret "),
+        (b"\xef\xbb\xbfgw-secret\n", "gw-secret"),
+    ],
+    ids=["lf", "crlf", "no-line-end", "second-line-ignored", "spaces-kept", "bom-ignored"],
+)
+def test_the_upstream_password_is_the_first_line_of_its_file(
+    tmp_path: Path, content: bytes, password: str
+) -> None:
+    # Given a password file
+    password_file = tmp_path / "upstream.pw"
+    password_file.write_bytes(content)
+    # When the gateway's upstream login is built from it
+    login = _upstream_login(password_file)
+    # Then the password is the first line, without its line end
+    assert login == UpstreamSasl("PLAIN", "gateway", password)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\nsecret on the second line\n", "has an empty first line"),
+        (b"", "has an empty first line"),
+        (b"\xff\xfe secret\n", "is not UTF-8 text"),
+        (None, "cannot read"),
+    ],
+    ids=["empty-first-line", "empty-file", "not-utf-8", "missing"],
+)
+def test_a_password_file_without_a_usable_first_line_is_refused_by_name(
+    tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    # Given a password file that gives no password
+    password_file = tmp_path / "upstream.pw"
+    if content is not None:
+        password_file.write_bytes(content)
+    # When the gateway's upstream login is built from it
+    # Then the option and the file are named, with the problem
+    with pytest.raises(ConfigError, match=f"--upstream-sasl-password-file: .*{problem}") as error:
+        _upstream_login(password_file)
+    assert str(password_file) in str(error.value)

@@ -8,19 +8,32 @@ stored), never from the gateways' own parsing.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError, Producer
+from kio.schema.errors import ErrorCode
+from kio.schema.sasl_authenticate.v2 import SaslAuthenticateRequest, SaslAuthenticateResponse
+from kio.schema.sasl_handshake.v1 import SaslHandshakeRequest
+from kio.serial import entity_reader
 
 from chargeback.broker import EmbeddedBroker
-from chargeback.gateway.identity import CredentialSnapshot, UpstreamSasl
+from chargeback.gateway.identity import (
+    SCRAM_MECHANISMS,
+    CredentialSnapshot,
+    ScramCredential,
+    UpstreamSasl,
+    build_plain,
+    make_credential,
+)
 from chargeback.usage import Direction
 from tests.gateway.clients import DEADLINE_SECONDS, consume_all, create_topic, produce
 from tests.gateway.harness import MemorySink
 from tests.gateway.identity.conftest import USERS, GatewayFactory
-from tests.gateway.raw_kafka import stored_data_bytes
+from tests.gateway.raw_kafka import RawKafka, stored_data_bytes
 
 pytestmark = pytest.mark.broker
 
@@ -142,6 +155,64 @@ def test_unknown_user_fails_like_a_wrong_password(
     # Then nothing was stored or charged
     assert stored_data_bytes(broker.bootstrap, topic) == 0
     assert sink.bytes_by(Direction.INGRESS) == {}
+
+
+def _plain_login_answer(bootstrap: str, user: str, password: str) -> bytes:
+    """The raw SaslAuthenticate response to a PLAIN login (after a SaslHandshake v1)."""
+    with RawKafka(bootstrap) as kafka:
+        kafka.send(SaslHandshakeRequest(mechanism="PLAIN"))
+        kafka.receive_raw()
+        kafka.send(SaslAuthenticateRequest(auth_bytes=build_plain(user, password)))
+        return kafka.receive_raw()
+
+
+def test_unknown_user_and_wrong_password_get_identical_plain_answers(
+    broker: EmbeddedBroker, gateways: GatewayFactory, credentials: CredentialSnapshot
+) -> None:
+    # Given a managed-SASL gateway
+    managed = gateways.managed(broker.bootstrap, MemorySink(), credentials)
+    # When a user it does not know, and alice with a wrong password, log in with PLAIN
+    unknown = _plain_login_answer(managed.bootstrap, "nobody", "guess")
+    wrong_password = _plain_login_answer(managed.bootstrap, "alice", "guess")
+    # Then the bytes of both answers are the same: SASL_AUTHENTICATION_FAILED, naming no one
+    assert unknown == wrong_password
+    answer, _ = entity_reader(SaslAuthenticateResponse)(unknown, 5)  # after header v1
+    assert answer.error_code == ErrorCode.sasl_authentication_failed
+    assert b"alice" not in unknown
+
+
+class ThreadNotingCredentials(CredentialSnapshot):
+    """Credentials that note the thread of every lookup (a login reads them while checking)."""
+
+    def __init__(self, credentials: Iterable[ScramCredential]) -> None:
+        super().__init__(credentials)
+        self.threads: set[int] = set()
+
+    def __call__(self, name: str, mechanism: str) -> ScramCredential | None:
+        self.threads.add(threading.get_ident())
+        return super().__call__(name, mechanism)
+
+
+async def _thread_id() -> int:
+    return threading.get_ident()
+
+
+@pytest.mark.parametrize("user", ["alice", "nobody"])
+def test_plain_logins_are_checked_off_the_event_loop(
+    broker: EmbeddedBroker, gateways: GatewayFactory, user: str
+) -> None:
+    # Given a managed-SASL gateway whose credentials note who reads them
+    noting = ThreadNotingCredentials(
+        make_credential("alice", mechanism, USERS["alice"], iterations=4096)
+        for mechanism in SCRAM_MECHANISMS
+    )
+    managed = gateways.managed(broker.bootstrap, MemorySink(), noting)
+    event_loop_thread = managed.call(_thread_id())
+    # When a PLAIN login (of a known or an unknown user) is checked
+    _plain_login_answer(managed.bootstrap, user, "guess")
+    # Then it was checked, and never on the gateway's event loop
+    assert noting.threads
+    assert event_loop_thread not in noting.threads
 
 
 def test_managed_gateway_closes_connections_that_skip_authentication(

@@ -1,16 +1,31 @@
-"""Counting per window, and the flush thread's exactly-once bookkeeping."""
+"""Counting per window, and the flush thread's exactly-once bookkeeping (also with a real
+SQLite store behind the flusher, for records the store refuses)."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from chargeback.gateway.counts import UsageCounts
 from chargeback.gateway.flush import Flusher
 from chargeback.gateway.metrics import GatewayMetrics
 from chargeback.gateway.topics import TopicNameCache
-from chargeback.usage import ClusterName, Direction, Principal, TopicName, UsageRecord
+from chargeback.store import Store, open_store
+from chargeback.usage import (
+    ClusterName,
+    Direction,
+    Principal,
+    TopicName,
+    UsageRecord,
+    UsageRefusedError,
+)
 
 ALICE = Principal("alice")
 ORDERS = TopicName("orders")
@@ -136,3 +151,185 @@ def test_stop_reports_usage_it_could_not_write() -> None:
     is_flushed = flusher.stop(attempts=2, retry_delay_seconds=0)
     # Then
     assert not is_flushed
+
+
+# --- records the store refuses for good ----------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    return tmp_path / "usage.db"
+
+
+@pytest.fixture
+def store(sqlite_path: Path) -> Iterator[Store]:
+    opened = open_store(f"sqlite:///{sqlite_path}")
+    yield opened
+    opened.close()
+
+
+def _stored_rows(sqlite_path: Path) -> set[tuple[str, str, str, int]]:
+    """(service account, topic, direction, bytes) as the database file holds them."""
+    with sqlite3.connect(sqlite_path) as connection:
+        rows = connection.execute("SELECT service_account, topic, direction, bytes FROM usage")
+        return set(rows.fetchall())
+
+
+def _metric(metrics: GatewayMetrics, name: str) -> float | None:
+    return metrics.registry.get_sample_value(f"chargeback_gateway_{name}")
+
+
+class OutageInFront:
+    """The real store behind calls that fail (store unreachable) when their number is listed."""
+
+    def __init__(self, store: Store, failing_calls: set[int]) -> None:
+        self._store = store
+        self._failing_calls = failing_calls
+        self.offered: list[str] = []
+
+    def write_usage(self, batch_id: str, records: Sequence[UsageRecord]) -> bool:
+        self.offered.append(batch_id)
+        if len(self.offered) in self._failing_calls:
+            raise ConnectionError("store unreachable")
+        return self._store.write_usage(batch_id, records)
+
+
+def test_a_record_the_store_refuses_is_quarantined_and_the_rest_is_written(
+    store: Store, sqlite_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given: an empty topic name (the store refuses it) counted among good usage
+    counts = UsageCounts(ClusterName("c"), TopicNameCache())
+    metrics = GatewayMetrics()
+    flusher = Flusher(counts, store, metrics, interval_seconds=3600)
+    counts.add(ALICE, ORDERS, Direction.INGRESS, 100)
+    counts.add(ALICE, TopicName(""), Direction.INGRESS, 5)
+    counts.add(Principal("bob"), ORDERS, Direction.EGRESS, 7)
+    caplog.set_level(logging.ERROR, logger="chargeback.gateway")
+    # When
+    is_flushed = flusher.flush()
+    # Then: the good records are stored, the bad one is logged and counted, nothing is pending
+    assert is_flushed
+    assert _stored_rows(sqlite_path) == {
+        ("alice", "orders", "ingress", 100),
+        ("bob", "orders", "egress", 7),
+    }
+    assert _metric(metrics, "quarantined_records_total") == 1.0
+    assert _metric(metrics, "quarantined_bytes_total") == 5.0
+    assert _metric(metrics, "unflushed_bytes") == 0.0
+    assert _metric(metrics, "flushes_total") == 1.0
+    [line] = [r.getMessage() for r in caplog.records if "usage_quarantined" in r.getMessage()]
+    assert "service_account='alice' topic='' direction=ingress" in line
+    assert "bytes=5 reason=\"record 2: topic '' is not a non-empty string\"" in line
+
+
+def test_usage_counted_after_a_refused_record_keeps_flowing(
+    store: Store, sqlite_path: Path
+) -> None:
+    # Given: a flush that met a refused record
+    counts = UsageCounts(ClusterName("c"), TopicNameCache())
+    flusher = Flusher(counts, store, GatewayMetrics(), interval_seconds=3600)
+    counts.add(ALICE, TopicName(""), Direction.INGRESS, 5)
+    flusher.flush()
+    counts.add(ALICE, ORDERS, Direction.INGRESS, 11)
+    # When
+    is_flushed = flusher.flush()
+    # Then
+    assert is_flushed
+    assert _stored_rows(sqlite_path) == {("alice", "orders", "ingress", 11)}
+
+
+def test_an_outage_after_a_refusal_retries_the_rest_under_the_same_batch_id(
+    store: Store, sqlite_path: Path
+) -> None:
+    # Given: the store refuses one record (call 1), then is unreachable (call 2)
+    counts = UsageCounts(ClusterName("c"), TopicNameCache())
+    sink = OutageInFront(store, failing_calls={2})
+    metrics = GatewayMetrics()
+    flusher = Flusher(counts, sink, metrics, interval_seconds=3600)
+    counts.add(ALICE, ORDERS, Direction.INGRESS, 100)
+    counts.add(ALICE, TopicName(""), Direction.INGRESS, 5)
+    first = flusher.flush()
+    unflushed_during_outage = _metric(metrics, "unflushed_bytes")
+    # When
+    second = flusher.flush()
+    # Then: one batch id throughout, stored once, with the good record only
+    assert (first, second) == (False, True)
+    assert unflushed_during_outage == 100.0
+    assert len(sink.offered) == 3
+    assert len(set(sink.offered)) == 1
+    assert store.has_batch(sink.offered[0])
+    assert _stored_rows(sqlite_path) == {("alice", "orders", "ingress", 100)}
+    assert _metric(metrics, "flush_failures_total") == 1.0
+
+
+def test_a_batch_refused_without_naming_records_is_quarantined_whole() -> None:
+    # Given: a sink that refuses for good without saying which records
+    class RefusingSink:
+        def write_usage(self, batch_id: str, records: Sequence[UsageRecord]) -> None:
+            raise UsageRefusedError("no", {})
+
+    counts = UsageCounts(ClusterName("c"), TopicNameCache())
+    metrics = GatewayMetrics()
+    flusher = Flusher(counts, RefusingSink(), metrics, interval_seconds=3600)
+    counts.add(ALICE, ORDERS, Direction.INGRESS, 3)
+    counts.add(ALICE, TopicName("other"), Direction.INGRESS, 4)
+    # When
+    is_flushed = flusher.flush()
+    # Then: nothing stays pending for ever
+    assert is_flushed
+    assert _metric(metrics, "quarantined_records_total") == 2.0
+    assert _metric(metrics, "quarantined_bytes_total") == 7.0
+
+
+# --- gauges computed when scraped ----------------------------------------------------------
+
+
+class HangingSink:
+    """Stores at once, unless `hang` is set: then blocks until `release` is set."""
+
+    def __init__(self) -> None:
+        self.hang = False
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def write_usage(self, batch_id: str, records: Sequence[UsageRecord]) -> None:
+        if self.hang:
+            self.entered.set()
+            self.release.wait()
+
+
+def test_flush_lag_counts_from_the_last_success_whenever_it_is_scraped() -> None:
+    # Given: a flush succeeded at t=1000
+    clock = Clock(1000.0)
+    counts = UsageCounts(ClusterName("c"), TopicNameCache())
+    sink = HangingSink()
+    metrics = GatewayMetrics()
+    flusher = Flusher(counts, sink, metrics, interval_seconds=3600, monotonic=clock)
+    counts.add(ALICE, ORDERS, Direction.INGRESS, 1)
+    flusher.flush()
+    # When: time passes with no flush at all, then a flush hangs in the store
+    clock.now = 1005.0
+    lag_without_flushing = _metric(metrics, "flush_lag_seconds")
+    counts.add(ALICE, ORDERS, Direction.INGRESS, 1)
+    sink.hang = True
+    hanging = threading.Thread(target=flusher.flush)
+    hanging.start()
+    sink.entered.wait()
+    clock.now = 1100.0
+    lag_while_hanging = _metric(metrics, "flush_lag_seconds")
+    sink.release.set()
+    hanging.join()
+    # Then
+    assert (lag_without_flushing, lag_while_hanging) == (5.0, 100.0)
+
+
+def test_unflushed_bytes_include_what_was_counted_since_the_last_flush() -> None:
+    # Given
+    counts = UsageCounts(ClusterName("c"), TopicNameCache())
+    metrics = GatewayMetrics()
+    Flusher(counts, FlakySink(), metrics, interval_seconds=3600)
+    # When: usage is counted, and no flush runs
+    counts.add(ALICE, ORDERS, Direction.INGRESS, 40)
+    counts.add(ALICE, ORDERS, Direction.EGRESS, 2)
+    # Then
+    assert _metric(metrics, "unflushed_bytes") == 42.0

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 import struct
 import uuid
+from typing import Any
 
+import pytest
 from kio.schema.api_versions.v0.response import ApiVersion as ApiVersionV0
 from kio.schema.api_versions.v0.response import ApiVersionsResponse as ApiVersionsV0
 from kio.schema.api_versions.v3.request import ApiVersionsRequest
 from kio.schema.api_versions.v3.response import ApiVersion, ApiVersionsResponse
+from kio.schema.describe_cluster.v0.request import DescribeClusterRequest as DescribeClusterV0
+from kio.schema.describe_cluster.v0.response import (
+    DescribeClusterResponse as DescribeClusterResponseV0,
+)
+from kio.schema.describe_cluster.v1.request import DescribeClusterRequest
+from kio.schema.describe_cluster.v1.response import (
+    DescribeClusterResponse,
+)
 from kio.schema.errors import ErrorCode
 from kio.schema.fetch.v17.request import FetchRequest
 from kio.schema.fetch.v17.response import (
@@ -30,18 +41,20 @@ from kio.schema.metadata.v12.response import (
     MetadataResponseTopic,
 )
 from kio.serial import entity_reader
-from kio.static.primitive import Records, i16, i32
+from kio.static.primitive import Records, i8, i16, i32
 
 from chargeback.gateway.chain import build_chain
 from chargeback.gateway.handlers.api_versions import ApiVersionsCap
 from chargeback.gateway.handlers.broker_addresses import BrokerAddresses
 from chargeback.gateway.handlers.topic_names import TopicNames
 from chargeback.gateway.wire import RequestHeader
+from chargeback.usage import Direction
 from tests.unit.gateway.framing import (
     LISTEN_PORT,
     batch,
     build,
     make_context,
+    request_frame,
     request_header_for,
     response_frame,
 )
@@ -230,3 +243,129 @@ def test_metadata_teaches_the_shared_cache_topic_names() -> None:
     )
     # Then
     assert context.shared.topics.name_of(topic_id) == "orders"
+
+
+def _describe_cluster(response_type: Any, *brokers: tuple[int, str, int], **fields: Any) -> Any:
+    broker_type = importlib.import_module(response_type.__module__).DescribeClusterBroker
+    return build(
+        response_type,
+        cluster_id="c1",
+        controller_id=i32(brokers[0][0]),
+        brokers=tuple(
+            build(broker_type, broker_id=i32(n), host=h, port=i32(p)) for n, h, p in brokers
+        ),
+        **fields,
+    )
+
+
+@pytest.mark.parametrize(
+    ("response_type", "request_type"),
+    [
+        (DescribeClusterResponseV0, DescribeClusterV0),
+        (DescribeClusterResponse, DescribeClusterRequest),
+    ],
+    ids=["v0", "v1"],
+)
+def test_describe_cluster_brokers_get_gateway_ports_and_the_rest_is_kept(
+    response_type: Any, request_type: Any
+) -> None:
+    # Given two brokers, as the cluster describes them
+    context = make_context()
+    message = _describe_cluster(response_type, (7, "b7.internal", 9092), (3, "b3.internal", 9093))
+    frame = response_frame(message, request_header_for(build(request_type)))
+    # When
+    BrokerAddresses(context).on_describe_cluster_response(frame)
+    # Then: the bytes forwarded name gateway ports, in order of first sight; nothing else changed
+    forwarded, _ = entity_reader(response_type)(frame.encoded(), frame.body_offset)
+    assert [(b.broker_id, b.host, b.port) for b in forwarded.brokers] == [
+        (7, "gateway.example", LISTEN_PORT + 1),
+        (3, "gateway.example", LISTEN_PORT + 2),
+    ]
+    assert (forwarded.cluster_id, forwarded.controller_id) == ("c1", 7)
+    brokers = context.shared.brokers
+    assert str(brokers.upstream_for(LISTEN_PORT + 2)) == "b3.internal:9093"
+
+
+def test_describe_cluster_of_controllers_is_forwarded_as_it_came() -> None:
+    # Given a DescribeCluster answer listing controllers (endpoint type 2, KIP-919): their node
+    # ids may be brokers' ids too, at other ports
+    context = make_context()
+    controllers = _describe_cluster(
+        DescribeClusterResponse, (7, "c7.internal", 9193), endpoint_type=i8(2)
+    )
+    frame = response_frame(controllers, request_header_for(build(DescribeClusterRequest)))
+    # When
+    BrokerAddresses(context).on_describe_cluster_response(frame)
+    # Then: not rewritten, and broker 7 keeps no controller address
+    assert not frame.is_replaced
+    assert context.shared.brokers.node_ports() == {}
+
+
+def _produce_exchange(version: int) -> tuple[Any, Any]:
+    """A Produce request for one partition, and a response accepting it whose node_endpoints
+    name the new leader of another partition (NOT_LEADER_OR_FOLLOWER)."""
+    request_module = importlib.import_module(f"kio.schema.produce.v{version}.request")
+    response_module = importlib.import_module(f"kio.schema.produce.v{version}.response")
+    key: dict[str, Any] = {"name": "orders"} if version < 13 else {"topic_id": uuid.uuid4()}
+    partition = build(request_module.PartitionProduceData, index=i32(0), records=Records(batch(90)))
+    request = build(
+        request_module.ProduceRequest,
+        acks=i16(-1),
+        topic_data=(build(request_module.TopicProduceData, partition_data=(partition,), **key),),
+    )
+    accepted = build(response_module.PartitionProduceResponse, index=i32(0))
+    moved = build(
+        response_module.PartitionProduceResponse,
+        index=i32(1),
+        error_code=ErrorCode.not_leader_or_follower,
+        current_leader=build(response_module.LeaderIdAndEpoch, leader_id=i32(4)),
+    )
+    topic = build(
+        response_module.TopicProduceResponse, partition_responses=(accepted, moved), **key
+    )
+    response = build(
+        response_module.ProduceResponse,
+        responses=(topic,),
+        node_endpoints=(
+            build(response_module.NodeEndpoint, node_id=i32(4), host="b4.internal", port=i32(9094)),
+        ),
+    )
+    return request, response
+
+
+@pytest.mark.parametrize("version", [10, 11, 12, 13])
+def test_produce_node_endpoints_are_rewritten_and_the_accepted_batch_still_counts(
+    version: int,
+) -> None:
+    # Given a connection with the whole chain, and a Produce it sent
+    context = make_context()
+    chain = build_chain(context)
+    request, response = _produce_exchange(version)
+    sent = request_frame(request, correlation_id=5)
+    for hook in chain.request_hooks[0]:
+        hook(sent)
+    frame = response_frame(response, sent.header)
+    # When the response passes every response hook
+    for hook in chain.response_hooks[0]:
+        hook(frame)
+    # Then the client learns the new leader at its gateway port, and partition 0 is metered
+    forwarded, _ = entity_reader(type(response))(frame.encoded(), frame.body_offset)
+    assert [(e.node_id, e.host, e.port) for e in forwarded.node_endpoints] == [
+        (4, "gateway.example", LISTEN_PORT + 1)
+    ]
+    assert forwarded.responses == response.responses
+    assert str(context.shared.brokers.upstream_for(LISTEN_PORT + 1)) == "b4.internal:9094"
+    counted = context.shared.counts.drain(everything=True)
+    assert [(r.direction, r.bytes) for r in counted] == [(Direction.INGRESS, 90)]
+
+
+def test_a_produce_response_without_node_endpoints_is_forwarded_as_it_came() -> None:
+    # Given
+    context = make_context()
+    request, response = _produce_exchange(10)
+    response = type(response)(responses=response.responses, throttle_time=response.throttle_time)
+    frame = response_frame(response, request_header_for(request))
+    # When
+    BrokerAddresses(context).on_produce_response(frame)
+    # Then
+    assert not frame.is_replaced

@@ -15,7 +15,13 @@ from kio.static.primitive import Records, i16, i32
 from chargeback.gateway.handlers.fetch_meter import FetchMeter
 from chargeback.gateway.handlers.produce_meter import ProduceMeter
 from chargeback.usage import Direction
-from tests.unit.gateway.framing import build, make_context, request_frame, response_frame
+from tests.unit.gateway.framing import (
+    build,
+    make_context,
+    request_frame,
+    request_header_for,
+    response_frame,
+)
 
 DATA = Path(__file__).parents[2] / "data" / "gateway"
 
@@ -141,3 +147,23 @@ def test_produce_case_meters_the_expected_ingress(case: dict[str, Any]) -> None:
         meter.on_produce_response(response_frame(_produce_response(case), request.header))
     # Then
     assert _ingress_by_topic(context) == case["expected"]
+
+
+def test_an_empty_principal_is_charged_as_anonymous_by_both_meters() -> None:
+    # Given: a connection whose principal is empty (no identity mode sets one; a defect would)
+    context = make_context(principal="")
+    topics = [{"name": "orders", "partitions": [{"index": 0, "batches": [60]}]}]
+    produce = request_frame(_produce_request({"version": 9, "acks": 0, "topics": topics}))
+    fetch = _fetch_response({"version": 12, "topics": topics})
+    fetch_request = importlib.import_module("kio.schema.fetch.v12.request").FetchRequest
+    # When
+    ProduceMeter(context).on_produce_request(produce)
+    FetchMeter(context).on_fetch_response(
+        response_frame(fetch, request_header_for(build(fetch_request)))
+    )
+    # Then
+    records = context.shared.counts.drain(everything=True)
+    assert {(r.service_account, r.direction, r.bytes) for r in records} == {
+        ("ANONYMOUS", Direction.INGRESS, 60),
+        ("ANONYMOUS", Direction.EGRESS, 60),
+    }

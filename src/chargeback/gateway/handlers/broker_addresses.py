@@ -18,6 +18,8 @@ from chargeback.gateway.frames import ResponseFrame
 
 # Tagged field `node_endpoints` (tag 0) at the top level of these responses carries addresses.
 _NODE_ENDPOINTS = "node_endpoints"
+# DescribeCluster v1+ `endpoint_type`: 1 lists brokers, 2 controllers (KIP-919).
+_BROKER_ENDPOINTS = 1
 
 
 class BrokerAddresses:
@@ -33,8 +35,14 @@ class BrokerAddresses:
         frame.replace(dataclasses.replace(message, brokers=brokers))
 
     def on_describe_cluster_response(self, frame: ResponseFrame) -> None:
-        """DescribeCluster: every broker in `brokers`."""
+        """DescribeCluster: every broker in `brokers`.
+
+        A list of controllers (endpoint type 2, KIP-919) is left alone, as DescribeQuorum is:
+        a controller's node id may be a broker's too, and must not take over its gateway port.
+        """
         message = frame.message()
+        if getattr(message, "endpoint_type", _BROKER_ENDPOINTS) != _BROKER_ENDPOINTS:
+            return
         brokers = tuple(self._rewrite(b, b.broker_id) for b in message.brokers)
         frame.replace(dataclasses.replace(message, brokers=brokers))
 

@@ -14,7 +14,7 @@ from typing import Any
 from chargeback.gateway.context import ConnectionContext
 from chargeback.gateway.counts import TopicRef
 from chargeback.gateway.frames import ResponseFrame
-from chargeback.gateway.handlers.produce_meter import topic_ref
+from chargeback.gateway.handlers.produce_meter import charged_principal, topic_ref
 from chargeback.gateway.wire import data_batch_bytes
 from chargeback.usage import Direction
 
@@ -45,7 +45,8 @@ class FetchMeter:
                 if span is not None:
                     size += data_batch_bytes(raw, span.start, span.end)
             if size:
-                self._counts.add(self._connection.principal, ref, Direction.EGRESS, size)
+                principal = charged_principal(self._connection)
+                self._counts.add(principal, ref, Direction.EGRESS, size)
                 self._egress_bytes.inc(size)
 
     def _resolve(self, ref: TopicRef) -> TopicRef:

@@ -11,22 +11,35 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from chargeback.gateway.context import ConnectionContext
-from chargeback.gateway.counts import TopicRef
+from chargeback.gateway.context import ANONYMOUS, ConnectionContext
+from chargeback.gateway.counts import EMPTY_TOPIC_NAME, TopicRef
 from chargeback.gateway.frames import RequestFrame, ResponseFrame
 from chargeback.gateway.wire import data_batch_bytes
-from chargeback.usage import Direction, TopicName
+from chargeback.usage import Direction, Principal, TopicName
 
 _PartitionBytes = dict[tuple[TopicRef, int], int]
 
 
 def topic_ref(name: str | None, topic_id: uuid.UUID | None) -> TopicRef:
-    """Return the topic as a request names it: its name, else its id (Produce v13+, Fetch v13+)."""
+    """Return the topic as a request names it: its name, else its id (Produce v13+, Fetch v13+).
+
+    A topic with neither (an empty name, which only a hand-made request sends) is counted under
+    EMPTY_TOPIC_NAME: never under "", which the store refuses.
+
+    >>> topic_ref("", None)
+    '(empty topic name)'
+    """
     if name:
         return TopicName(name)
     if topic_id is None:
-        return TopicName("")
+        return EMPTY_TOPIC_NAME
     return topic_id
+
+
+def charged_principal(connection: ConnectionContext) -> Principal:
+    """Return whom the connection's bytes are charged to: ANONYMOUS rather than an empty name
+    (which the store refuses; no identity mode sets one, this keeps it so)."""
+    return connection.principal or ANONYMOUS
 
 
 class ProduceMeter:
@@ -65,7 +78,7 @@ class ProduceMeter:
         self._awaiting.clear()
 
     def _count(self, topic: TopicRef, size: int) -> None:
-        self._counts.add(self._connection.principal, topic, Direction.INGRESS, size)
+        self._counts.add(charged_principal(self._connection), topic, Direction.INGRESS, size)
         self._ingress_bytes.inc(size)
 
 

@@ -19,7 +19,12 @@ from kio.static.primitive import i16, i64Timedelta
 from chargeback.gateway.context import ConnectionContext
 from chargeback.gateway.errors import FrameError
 from chargeback.gateway.frames import RequestFrame, ResponseFrame
-from chargeback.gateway.identity import ILLEGAL_SASL_STATE, ManagedSasl, ManagedState
+from chargeback.gateway.identity import (
+    ILLEGAL_SASL_STATE,
+    AuthenticateAnswer,
+    ManagedSasl,
+    ManagedState,
+)
 from chargeback.gateway.wire import RequestHeader
 
 log = logging.getLogger(__name__)
@@ -68,19 +73,32 @@ class ManagedSaslAuthenticator:
             )
 
     def on_sasl_authenticate_request(self, frame: RequestFrame) -> None:
-        """Check the client's SASL message and answer it."""
-        answer = self._sasl.authenticate(frame.message().auth_bytes, _now_ms())
-        schema: Any = load_response_schema(_SASL_AUTHENTICATE_KEY, frame.header.api_version)
+        """Check the client's SASL message and answer it.
+
+        The check runs in a worker thread: a PLAIN login derives a key from the password
+        (PBKDF2, ~10 ms), which on the event loop would stall every other connection.
+        """
+        auth_bytes = frame.message().auth_bytes
+        version = frame.header.api_version
+        now_ms = _now_ms()
+        frame.reply_after(
+            lambda: self._sasl.authenticate(auth_bytes, now_ms),
+            lambda answer: self._answer(answer, version),
+        )
+
+    def _answer(self, answer: AuthenticateAnswer, version: int) -> Any:
+        """Note the outcome (on the event loop) and make the SaslAuthenticate response."""
+        schema: Any = load_response_schema(_SASL_AUTHENTICATE_KEY, version)
         fields: dict[str, Any] = {
             "error_code": ErrorCode(answer.error_code),
             "error_message": answer.error_message,
             "auth_bytes": answer.auth_bytes,
         }
-        if frame.header.api_version >= 1:
+        if version >= 1:
             lifetime = timedelta(milliseconds=answer.session_lifetime_ms)
             fields["session_lifetime"] = i64Timedelta.parse(lifetime)
-        frame.reply(schema(**fields))
         self._note(answer.error_code)
+        return schema(**fields)
 
     def _note(self, error_code: int) -> None:
         if error_code != 0:

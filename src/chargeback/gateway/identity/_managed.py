@@ -31,6 +31,7 @@ from chargeback.gateway.identity._sasl_messages import (
     parse_plain,
 )
 from chargeback.gateway.identity._scram import (
+    UNKNOWN_USER_CREDENTIAL,
     CredentialLookup,
     ScramServerExchange,
     password_matches,
@@ -112,7 +113,11 @@ class ManagedSasl:
         return HandshakeAnswer(0, self._mechanisms)
 
     def authenticate(self, auth_bytes: bytes, now_ms: float) -> AuthenticateAnswer:
-        """Answer a SaslAuthenticate request; `now_ms` is a monotonic clock in milliseconds."""
+        """Answer a SaslAuthenticate request; `now_ms` is a monotonic clock in milliseconds.
+
+        A PLAIN message costs a PBKDF2 key derivation (~10 ms), also for an unknown user:
+        callers on an event loop run this in a worker thread.
+        """
         try:
             if self.state is ManagedState.AWAITING_CLIENT_MESSAGE and self.mechanism == PLAIN:
                 return self._plain(auth_bytes, now_ms)
@@ -147,7 +152,10 @@ class ManagedSasl:
         credential = self._lookup(message.authcid, SCRAM_SHA_256) or self._lookup(
             message.authcid, SCRAM_SHA_512
         )
-        if credential is None or not password_matches(credential, message.password):
+        # An unknown user costs the same key derivation as a known one (against a credential
+        # no password matches), so the time an answer takes does not tell user names apart.
+        is_match = password_matches(credential or UNKNOWN_USER_CREDENTIAL, message.password)
+        if credential is None or not is_match:
             return self._refuse(f"PLAIN login of {message.authcid!r} with wrong credentials")
         return self._succeed(message.authcid, b"", now_ms)
 

@@ -46,9 +46,20 @@ class ScramCredential:
     server_key: bytes = field(repr=False)
 
 
+UNKNOWN_USER_CREDENTIAL = ScramCredential(
+    name="",
+    mechanism=SCRAM_SHA_256,
+    salt=secrets.token_bytes(_SALT_BYTES),
+    iterations=DEFAULT_ITERATIONS,
+    stored_key=secrets.token_bytes(hashlib.sha256().digest_size),  # random: no password fits
+    server_key=b"",
+)
+"""What a PLAIN password of an unknown user is checked against, at the cost of a default user."""
+
 CredentialLookup = Callable[[str, str], ScramCredential | None]
-"""Find the credential of (user name, mechanism); None for an unknown user. Must not block long:
-it runs inside the connection loop (the CLI passes an in-memory snapshot of the store)."""
+"""Find the credential of (user name, mechanism); None for an unknown user. Called from worker
+threads during logins, so it must be thread-safe and should not block long (the CLI passes an
+in-memory snapshot of the store)."""
 
 
 def hash_name(mechanism: str) -> str:

@@ -44,8 +44,8 @@ class UpstreamSasl:
 class CredentialSnapshot:
     """Gateway-user credentials held in memory, swapped whole when reloaded from the store.
 
-    Shared by every connection of a gateway: lookups run inside the connection loop and must
-    not touch the database; a reload (from another thread) replaces the dict in one step.
+    Shared by every connection of a gateway: lookups run in the logins' worker threads and
+    must not touch the database; a reload (from another thread) replaces the dict in one step.
     """
 
     def __init__(self, credentials: Iterable[ScramCredential] = ()) -> None:

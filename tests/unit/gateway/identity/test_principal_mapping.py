@@ -65,6 +65,15 @@ def test_subject_that_no_rule_matches_is_refused_with_the_subject_named() -> Non
         map_principal("CN=x,OU=Other", rules)
 
 
+def test_a_rule_that_maps_to_an_empty_name_is_refused_not_charged_to_nobody() -> None:
+    # Given a rule whose group can be empty, and no later rule
+    rules = parse_mapping_rules("RULE:^CN=([^,]*),OU=Kafka$/$1/")
+    # When a subject with an empty CN is mapped
+    # Then it is refused (an empty service account cannot be stored)
+    with pytest.raises(PrincipalMappingError, match="'CN=,OU=Kafka' gives an empty name"):
+        map_principal("CN=,OU=Kafka", rules)
+
+
 @pytest.mark.parametrize(
     ("rules", "problem"),
     [

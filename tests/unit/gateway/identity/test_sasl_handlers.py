@@ -36,6 +36,7 @@ from chargeback.gateway.handlers.sasl_upstream import (
 )
 from chargeback.gateway.handlers.tls_principal import TlsPrincipal
 from chargeback.gateway.identity import (
+    DEFAULT_ITERATIONS,
     SCRAM_MECHANISMS,
     CredentialSnapshot,
     IdentitySettings,
@@ -43,9 +44,11 @@ from chargeback.gateway.identity import (
     SaslMode,
     ScramClientExchange,
     UpstreamSasl,
+    _scram,
     make_credential,
     parse_mapping_rules,
 )
+from chargeback.gateway.identity._scram import UNKNOWN_USER_CREDENTIAL
 from chargeback.gateway.wire import RequestHeader
 from tests.unit.gateway.framing import make_context as make_core_context
 from tests.unit.gateway.framing import request_frame, request_header_for, response_frame
@@ -76,7 +79,13 @@ def _name(message: Any) -> str:
 
 
 def _reply(frame: Any) -> Any:
-    """The handler's local reply, encoded as the gateway sends it, decoded again by kio."""
+    """The handler's local reply, encoded as the gateway sends it, decoded again by kio.
+
+    A deferred reply is made first, as the connection loop makes it (here without a thread).
+    """
+    if frame.deferred_reply is not None:
+        deferred, frame.deferred_reply = frame.deferred_reply, None
+        frame.reply(deferred.answer(deferred.work()))
     raw = encode_response(frame.header, frame.local_reply)
     header_bytes = 5 if type(frame.local_reply).__flexible__ else 4  # header v1 / v0
     message, _ = entity_reader(type(frame.local_reply))(raw, header_bytes)
@@ -243,6 +252,72 @@ def test_managed_gateway_refuses_a_wrong_plain_password() -> None:
         context.admit(_header(0))
 
 
+class DerivationSpy:
+    """Records the (salt, iterations) of every PBKDF2 key derivation, then derives."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[bytes, int]] = []
+        self._derive = _scram.salted_password
+
+    def __call__(self, mechanism: str, password: str, salt: bytes, iterations: int) -> bytes:
+        self.calls.append((salt, iterations))
+        return self._derive(mechanism, password, salt, iterations)
+
+
+@pytest.fixture
+def derivations(monkeypatch: pytest.MonkeyPatch) -> DerivationSpy:
+    spy = DerivationSpy()
+    monkeypatch.setattr(_scram, "salted_password", spy)
+    return spy
+
+
+def _plain_login(user: str, password: str) -> Any:
+    _, handler = _managed()
+    handler.on_sasl_handshake_request(request_frame(HandshakeRequestV1(mechanism="PLAIN")))
+    login = request_frame(AuthenticateRequestV2(auth_bytes=f"\x00{user}\x00{password}".encode()))
+    handler.on_sasl_authenticate_request(login)
+    return login
+
+
+def test_a_plain_login_is_checked_after_the_hook_returns_not_inside_it(
+    derivations: DerivationSpy,
+) -> None:
+    # Given a managed connection after a PLAIN handshake
+    # When alice's login passes the hook
+    login = _plain_login("alice", "alice-pw")
+    # Then no key was derived yet: the hook left the check to a worker thread (DeferredReply)
+    assert derivations.calls == []
+    assert login.local_reply is None
+    assert login.deferred_reply is not None
+    assert _reply(login).error_code == ErrorCode.none
+    assert len(derivations.calls) == 1
+
+
+def test_a_plain_login_of_an_unknown_user_derives_a_key_like_a_known_user(
+    derivations: DerivationSpy,
+) -> None:
+    # Given a PLAIN login of a user nobody added
+    login = _plain_login("mallory", "guess")
+    # When it is checked
+    reply = _reply(login)
+    # Then it was refused after one key derivation, against the dummy credential
+    assert reply.error_code == ErrorCode.sasl_authentication_failed
+    assert derivations.calls == [(UNKNOWN_USER_CREDENTIAL.salt, UNKNOWN_USER_CREDENTIAL.iterations)]
+    assert UNKNOWN_USER_CREDENTIAL.iterations == DEFAULT_ITERATIONS
+
+
+def test_an_unknown_user_and_a_wrong_password_get_the_same_answer() -> None:
+    # Given a PLAIN login of an unknown user, and one of alice with a wrong password
+    unknown = _plain_login("mallory", "guess")
+    wrong_password = _plain_login("alice", "guess")
+    # When both are checked
+    answers = [_reply(unknown), _reply(wrong_password)]
+    # Then the client cannot tell them apart
+    assert answers[0] == answers[1]
+    assert answers[0].error_code == ErrorCode.sasl_authentication_failed
+    assert "mallory" not in str(answers[0])
+
+
 @pytest.mark.parametrize("mechanism", SCRAM_MECHANISMS)
 def test_managed_gateway_runs_scram_and_tells_the_session_lifetime(mechanism: str) -> None:
     # Given a managed connection whose sessions last one hour, and a SCRAM client
@@ -268,9 +343,9 @@ def test_managed_session_expires_without_reauthentication(monkeypatch: pytest.Mo
     monkeypatch.setattr(sasl_managed, "_now_ms", lambda: 1000.0)
     context, handler = _managed(session_lifetime_ms=500)
     handler.on_sasl_handshake_request(request_frame(HandshakeRequestV1(mechanism="PLAIN")))
-    handler.on_sasl_authenticate_request(
-        request_frame(AuthenticateRequestV2(auth_bytes=b"\x00alice\x00alice-pw"), 2)
-    )
+    login = request_frame(AuthenticateRequestV2(auth_bytes=b"\x00alice\x00alice-pw"), 2)
+    handler.on_sasl_authenticate_request(login)
+    assert _reply(login).error_code == ErrorCode.none
     assert context.admit is not None
     context.admit(_header(0))
     # When a request comes at t=1500 ms without a re-authentication
@@ -330,6 +405,18 @@ def test_tls_subject_no_rule_maps_closes_the_connection_at_its_first_request() -
     assert context.principal == "ANONYMOUS"
     assert context.admit is not None
     with pytest.raises(FrameError, match="CN=site,OU=Web"):
+        context.admit(_header(18))
+
+
+def test_tls_subject_mapped_to_an_empty_name_closes_the_connection_at_its_first_request() -> None:
+    # Given a certificate whose CN the only rule turns into an empty name
+    subject = ((("commonName", "lost"),),)
+    # When the connection opens
+    context = _tls_context(subject, "RULE:^CN=lost$//")
+    # Then nobody is charged under an empty name: it stays ANONYMOUS and is closed
+    assert context.principal == "ANONYMOUS"
+    assert context.admit is not None
+    with pytest.raises(FrameError, match="gives an empty name"):
         context.admit(_header(18))
 
 
