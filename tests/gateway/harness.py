@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
 from chargeback.broker import free_port
 from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
 from chargeback.usage import Direction, UsageRecord
+from tests.gateway.clients import DEADLINE_SECONDS
 
 
 class MemorySink:
@@ -114,3 +116,17 @@ def _is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Wait (polling, up to the safety deadline) until `condition()` holds.
+
+    Raises:
+        AssertionError: the deadline passed first; the message names `what` was awaited.
+    """
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

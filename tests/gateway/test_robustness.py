@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 
 import pytest
 
 from chargeback.broker import EmbeddedBroker
 from chargeback.usage import Direction
 from tests.gateway.clients import DEADLINE_SECONDS, consume_all, create_topic, produce
-from tests.gateway.harness import GatewayThread, MemorySink
+from tests.gateway.harness import GatewayThread, MemorySink, wait_until
 from tests.gateway.raw_kafka import stored_data_bytes
 
 pytestmark = pytest.mark.broker
@@ -28,15 +27,6 @@ def _is_closed_by_peer(connection: socket.socket) -> bool:
         return connection.recv(1) == b""
     except ConnectionResetError:
         return True
-
-
-def _wait_for(condition: object, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _open_connections(gateway: GatewayThread) -> float:
@@ -97,7 +87,7 @@ def test_a_half_sent_frame_then_silence_does_not_hold_up_anyone(
         ("busy", topic): stored_data_bytes(broker.bootstrap, topic)
     }
     silent.close()
-    _wait_for(lambda: _open_connections(gateway) == 0, "the silent connection to be released")
+    wait_until(lambda: _open_connections(gateway) == 0, "the silent connection to be released")
 
 
 def test_abrupt_disconnects_leave_no_connection_behind_and_memory_flat(
@@ -114,12 +104,12 @@ def test_abrupt_disconnects_leave_no_connection_behind_and_memory_flat(
             connection.close()  # RST, mid-frame
 
     disconnect_abruptly_many_times()  # warm-up: allocator pools and caches reach their size
-    _wait_for(lambda: _open_connections(gateway) == 0, "warm-up connections to close")
+    wait_until(lambda: _open_connections(gateway) == 0, "warm-up connections to close")
     peak_before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # When
     disconnect_abruptly_many_times()
     # Then
-    _wait_for(lambda: _open_connections(gateway) == 0, "all connections to close")
+    wait_until(lambda: _open_connections(gateway) == 0, "all connections to close")
     peak_after_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert peak_after_kib - peak_before_kib < 50 * 1024
     assert consume_all(gateway.bootstrap, topic, 0) == []

@@ -3,8 +3,10 @@
 Two tasks per connection: client -> broker (requests) and broker -> client (responses). Every
 request that expects a response is queued in order; responses go back to the client in that
 order, so pipelined requests keep their order and local replies (from hooks) never overtake
-broker responses. acks=0 Produce requests are not queued: nothing waits for their response, and
-one that arrives anyway (Tansu answers them) is forwarded untouched.
+broker responses. A response streamed to the client stays at the head of the queue until its
+last byte is written, so nothing is ever written into the middle of it. acks=0 Produce
+requests are not queued: nothing waits for their response, and one that arrives anyway (Tansu
+answers them) is forwarded untouched.
 """
 
 from __future__ import annotations
@@ -200,15 +202,15 @@ class ClientConnection:
             entry = self._waiting_for(wire.response_correlation_id(head))
             if entry is not None and self._is_streamable(entry, size):
                 await self._stream_response(head, size, entry)
-                continue
-            frame = head + await reader.readexactly(size - len(head))
-            if entry is None:
-                # Unasked (e.g. Tansu answering acks=0): pass it on as it came.
-                self._write_to_client(frame)
             else:
-                entry.ready = self._through_response_hooks(frame, entry)
-                if self.context.shared.brokers.has_unopened_ports:
-                    await self._open_new_broker_ports()
+                frame = head + await reader.readexactly(size - len(head))
+                if entry is None:
+                    # Unasked (e.g. Tansu answering acks=0): pass it on as it came.
+                    self._write_to_client(frame)
+                else:
+                    entry.ready = self._through_response_hooks(frame, entry)
+                    if self.context.shared.brokers.has_unopened_ports:
+                        await self._open_new_broker_ports()
             await self._send_ready()
 
     def _is_streamable(self, entry: InFlight, size: int) -> bool:
@@ -228,12 +230,13 @@ class ClientConnection:
         )
 
     async def _stream_response(self, head: bytes, size: int, entry: InFlight) -> None:
-        self._in_flight.popleft()
+        # The entry stays at the head of the queue until its last byte is written: a reply
+        # made meanwhile (a local SASL answer) waits behind it instead of landing inside it.
         frame = await _forward_while_reading(self._upstream_reader, self._client_writer, head, size)
+        self._in_flight.popleft()
         if self._through_response_hooks(frame, entry) is not frame:
             self._metrics.errors.labels("streamed_response_changed").inc()
             log.error("event=streamed_response_changed %s (change not forwarded)", self.context)
-        await self._client_writer.drain()
 
     def _waiting_for(self, correlation_id: int) -> InFlight | None:
         for entry in self._in_flight:
