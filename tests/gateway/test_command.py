@@ -87,17 +87,26 @@ def test_the_command_meters_into_the_store_and_flushes_on_sigterm(
     assert "event=flushed" in stderr.decode()
 
 
-def test_a_bad_option_is_named_and_nothing_starts(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "problem"),
+    [
+        (["--listen", "127.0.0.1:99999"], "--listen: '127.0.0.1:99999' is not HOST:PORT"),
+        (["--frame-timeout", "0"], "--frame-timeout: 0.0 is not a positive number"),
+    ],
+)
+def test_a_bad_option_is_named_and_nothing_starts(
+    tmp_path: Path, option: list[str], problem: str
+) -> None:
     # Given
     db_url = f"sqlite:///{tmp_path / 'usage.db'}"
     command = [_chargeback(), "--db", db_url, "gateway", "--bootstrap-server", "kafka:9092"]
     # When
     result = subprocess.run(
-        [*command, "--listen", "127.0.0.1:99999"],
+        [*command, *option],
         capture_output=True,
         timeout=DEADLINE_SECONDS,
         env={**os.environ, "NO_COLOR": "1"},
     )
     # Then
     assert result.returncode == 2
-    assert "--listen: '127.0.0.1:99999' is not HOST:PORT" in result.stderr.decode()
+    assert problem in result.stderr.decode()

@@ -11,7 +11,7 @@ from chargeback.broker import EmbeddedBroker
 from chargeback.usage import Direction
 from tests.gateway.clients import DEADLINE_SECONDS, consume_all, create_topic, produce
 from tests.gateway.harness import GatewayThread, MemorySink, wait_until
-from tests.gateway.raw_kafka import stored_data_bytes
+from tests.gateway.raw_kafka import RawKafka, stored_data_bytes
 
 pytestmark = pytest.mark.broker
 
@@ -40,6 +40,11 @@ def _open_connections(gateway: GatewayThread) -> float:
         pytest.param(struct.pack(">i", -5), id="negative-size"),
         pytest.param(struct.pack(">i", 0), id="zero-size"),
         pytest.param(struct.pack(">i", 2_000_000_000) + b"x" * 100, id="oversized"),
+        pytest.param(
+            # Kafka's socket.request.max.bytes (100 MiB) is the default limit; one byte more
+            struct.pack(">i", 100 * 1024 * 1024 + 1) + b"x" * 100,
+            id="above-kafkas-request-limit",
+        ),
         pytest.param(struct.pack(">i", 3) + b"abc", id="header-too-short"),
         pytest.param(
             struct.pack(">i", 12) + struct.pack(">hhih", 3, 12, 1, 500) + b"xx",
@@ -88,6 +93,57 @@ def test_a_half_sent_frame_then_silence_does_not_hold_up_anyone(
     }
     silent.close()
     wait_until(lambda: _open_connections(gateway) == 0, "the silent connection to be released")
+
+
+def _produce_head(size: int) -> bytes:
+    """The first 100 KB of a Produce v9 frame announcing `size` bytes (streamed: over 256 KiB)."""
+    header = struct.pack(">hhih", 0, 9, 1, 4) + b"slow" + b"\x00"
+    body_start = b"\x00" + struct.pack(">hi", 1, 30_000)
+    head = header + body_start
+    return struct.pack(">i", size) + head + b"r" * (100_000 - len(head))
+
+
+@pytest.mark.parametrize(
+    "half_frame",
+    [
+        pytest.param(b"\x00\x10", id="half-a-size-prefix"),
+        pytest.param(struct.pack(">i", 1_000_000) + b"0123456789", id="half-a-frame"),
+        pytest.param(_produce_head(1_000_000), id="half-a-streamed-produce"),
+    ],
+)
+def test_a_frame_not_finished_within_the_frame_timeout_closes_its_connection(
+    broker: EmbeddedBroker, sink: MemorySink, topic: str, half_frame: bytes
+) -> None:
+    # Given: a gateway with a short frame timeout, an idle client, and one that sends part of
+    # a frame and then nothing
+    create_topic(broker.bootstrap, topic)
+    gateway = GatewayThread(broker.bootstrap, sink, frame_timeout_seconds=0.5).start()
+    try:
+        idle = RawKafka(gateway.bootstrap)
+        silent = _connect(gateway.bootstrap)
+        # When
+        silent.sendall(half_frame)
+        # Then: the silent client is cut off and counted; the idle one, idle for longer than
+        # the frame timeout, is still served
+        assert _is_closed_by_peer(silent)
+        silent.close()
+        assert _errors(gateway) == {"frame_timeout": 1.0}
+        assert idle.partitions(topic) == [0]
+        idle.close()
+    finally:
+        gateway.stop()
+
+
+def _errors(gateway: GatewayThread) -> dict[str, float]:
+    """The errors counter by kind (kinds never counted are left out)."""
+    families = gateway.gateway.metrics.registry.collect()
+    return {
+        sample.labels["kind"]: sample.value
+        for family in families
+        if family.name == "chargeback_gateway_errors"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
 
 
 def test_abrupt_disconnects_leave_no_connection_behind_and_memory_flat(

@@ -11,9 +11,11 @@ flush thread), `metrics`, `settings`, `errors`.
 
 from chargeback.gateway.brokers import Endpoint
 from chargeback.gateway.context import ANONYMOUS, ConnectionContext
-from chargeback.gateway.errors import FrameError, GatewayError, UpstreamError
+from chargeback.gateway.errors import FrameError, FrameTimeoutError, GatewayError, UpstreamError
 from chargeback.gateway.server import Gateway, run_gateway
 from chargeback.gateway.settings import (
+    DEFAULT_FRAME_TIMEOUT_SECONDS,
+    DEFAULT_MAX_FRAME_BYTES,
     GatewaySettings,
     PrincipalMode,
     parse_endpoint,
@@ -22,9 +24,12 @@ from chargeback.gateway.settings import (
 
 __all__ = [
     "ANONYMOUS",
+    "DEFAULT_FRAME_TIMEOUT_SECONDS",
+    "DEFAULT_MAX_FRAME_BYTES",
     "ConnectionContext",
     "Endpoint",
     "FrameError",
+    "FrameTimeoutError",
     "Gateway",
     "GatewayError",
     "GatewaySettings",

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from kio.schema.index import api_key_map
 from chargeback.gateway import wire
 from chargeback.gateway.chain import Chain
 from chargeback.gateway.context import ANONYMOUS, ConnectionContext
-from chargeback.gateway.errors import FrameError
+from chargeback.gateway.errors import FrameError, FrameTimeoutError
 from chargeback.gateway.frames import RequestFrame, ResponseFrame, encode_response
 from chargeback.gateway.settings import PrincipalMode
 from chargeback.gateway.wire import RequestHeader
@@ -42,6 +42,9 @@ STREAM_THRESHOLD_BYTES = 256 * 1024
 _STREAM_CHUNK_BYTES = 1024 * 1024
 # Enough for any request header (client id, tags) and a Produce request's acks.
 _REQUEST_HEAD_BYTES = 64 * 1024
+# Responses are as large as the client asked them to be (fetch.max.bytes, and at least one
+# whole batch): like Kafka's own clients, the gateway sets them no limit of its own.
+_MAX_RESPONSE_FRAME_BYTES = 2**31 - 1
 
 
 @dataclass(slots=True)
@@ -97,7 +100,8 @@ class ClientConnection:
         if error is None or isinstance(error, asyncio.IncompleteReadError | ConnectionError):
             log.info("event=connection_closed %s side=%s", self.context, task.get_name())
         elif isinstance(error, FrameError):
-            self._metrics.errors.labels("frame").inc()
+            kind = "frame_timeout" if isinstance(error, FrameTimeoutError) else "frame"
+            self._metrics.errors.labels(kind).inc()
             log.warning("event=connection_closed %s reason=%r", self.context, str(error))
         else:
             self._metrics.errors.labels("internal").inc()
@@ -109,22 +113,45 @@ class ClientConnection:
         max_bytes = self._settings.max_frame_bytes
         reader = self._client_reader
         while True:
-            size = wire.frame_size(await reader.readexactly(wire.FRAME_SIZE_BYTES), max_bytes)
-            head = await reader.readexactly(min(size, _REQUEST_HEAD_BYTES))
-            header = wire.parse_request_header(head)
-            if self.context.admit is not None:
-                self.context.admit(header)
-            self._note_client(header)
-            if self._is_streamable_request(header, size):
-                await self._stream_request(head, size, header)
-                continue
-            frame = head + await reader.readexactly(size - len(head))
+            # Idle time between requests is the client's own; a frame once begun must end.
+            first_byte = await reader.readexactly(1)
+            async with self._request_deadline():
+                prefix = first_byte + await reader.readexactly(wire.FRAME_SIZE_BYTES - 1)
+                size = wire.frame_size(prefix, max_bytes)
+                head = await reader.readexactly(min(size, _REQUEST_HEAD_BYTES))
+                header = wire.parse_request_header(head)
+                if self.context.admit is not None:
+                    self.context.admit(header)
+                self._note_client(header)
+                if self._is_streamable_request(header, size):
+                    await self._stream_request(head, size, header)
+                    continue
+                frame = head + await reader.readexactly(size - len(head))
             payload = self._through_request_hooks(frame, header)
             if payload is not None:
                 self._upstream_writer.write(wire.size_prefix(len(payload)) + payload)
                 await self._upstream_writer.drain()
             else:
                 await self._send_ready()
+
+    @contextlib.asynccontextmanager
+    async def _request_deadline(self) -> AsyncIterator[None]:
+        """Bound the time from a request frame's first byte to its last (and, for a streamed
+        frame, its forwarding).
+
+        Raises:
+            FrameTimeoutError: the frame was not complete within the frame timeout.
+        """
+        seconds = self._settings.frame_timeout_seconds
+        try:
+            async with asyncio.timeout(seconds) as deadline:
+                yield
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise FrameTimeoutError(
+                f"request frame not complete {seconds:g} s after its first byte"
+            ) from None
 
     def _is_streamable_request(self, header: RequestHeader, size: int) -> bool:
         """Large Produce requests go upstream while they arrive; no hook changes a Produce."""
@@ -193,10 +220,10 @@ class ClientConnection:
         return header.api_key != _PRODUCE_KEY or wire.produce_acks(frame, header) != 0
 
     async def _responses(self) -> None:
-        max_bytes = self._settings.max_frame_bytes
         reader = self._upstream_reader
         while True:
-            size = wire.frame_size(await reader.readexactly(wire.FRAME_SIZE_BYTES), max_bytes)
+            prefix = await reader.readexactly(wire.FRAME_SIZE_BYTES)
+            size = wire.frame_size(prefix, _MAX_RESPONSE_FRAME_BYTES)
             head = await reader.readexactly(min(size, _CORRELATION_ID_BYTES))
             entry = self._waiting_for(wire.response_correlation_id(head))
             if entry is not None and self._is_streamable(entry, size):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from kio.schema.produce.v9.request import ProduceRequest
@@ -57,12 +58,13 @@ class ScriptedBroker:
             await writer.wait_closed()
 
 
-async def _gateway(broker: ScriptedBroker, sink: MemorySink) -> Gateway:
+async def _gateway(broker: ScriptedBroker, sink: MemorySink, **overrides: Any) -> Gateway:
     settings = GatewaySettings(
         bootstrap_servers=(Endpoint("127.0.0.1", broker.port),),
         listen=Endpoint("127.0.0.1", free_port()),
         principal_mode=PrincipalMode.CLIENT_ID,
         flush_interval_seconds=3600,
+        **overrides,
     )
     gateway = Gateway(settings, sink)
     await gateway.start()
@@ -152,6 +154,23 @@ async def test_acks_zero_gets_no_answer_and_the_next_request_is_not_held_up(
     # Then: the two batches of the skim test's Produce (30 and 31 bytes) count as sent
     assert received == [struct.pack(">i", 2) + b"heartbeat-answer"]
     assert sink.bytes_by(Direction.INGRESS) == {("unit-test", "t"): 61}
+
+
+async def test_a_response_larger_than_the_request_limit_passes_whole(sink: MemorySink) -> None:
+    # Given: requests limited to 1 MiB, and a broker answering with a 3 MB frame (a response
+    # is as large as the client asked for; the limit is for what clients send)
+    answer = struct.pack(">i", 8) + bytes(range(256)) * (3_000_000 // 256)
+    broker = ScriptedBroker(lambda _frame: answer)
+    await broker.start()
+    gateway = await _gateway(broker, sink, max_frame_bytes=1024 * 1024)
+    request = struct.pack(">hhih", 12, 0, 8, 1) + b"c" + b"body"
+    # When
+    received = await _exchange(gateway, [request], answers=1)
+    await gateway.stop()
+    await broker.stop()
+    # Then
+    assert len(answer) > 1024 * 1024
+    assert received == [answer]
 
 
 def _kafka_like(frame: bytes) -> bytes | None:
