@@ -3,10 +3,11 @@ identity, meters, flush to a UsageSink. Imports usage, errors and kio only; only
 import it.
 
 Modules: `server` (listeners, lifecycle), `connection` (the per-connection loop, the only place
-that awaits), `chain` (which handlers, in which order), `handlers/` (one concern each), `frames`
-(what hooks see), `wire` (byte-level framing and batch headers), `skim` (reading kio messages
-without copying record sets), `brokers` / `topics` / `counts` (shared state), `flush` (the
-flush thread), `metrics`, `settings`, `errors`.
+that awaits), `deadline` (how long a request frame may take), `chain` (which handlers, in which
+order), `handlers/` (one concern each), `frames` (what hooks see), `wire` (byte-level framing
+and batch headers), `skim` (reading kio messages without copying record sets), `brokers` /
+`topics` / `counts` (shared state), `flush` (the flush thread), `metrics`, `settings`,
+`errors`.
 """
 
 from chargeback.gateway.brokers import Endpoint

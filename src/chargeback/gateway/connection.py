@@ -12,11 +12,10 @@ answers them) is forwarded untouched.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import traceback
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +24,7 @@ from kio.schema.index import api_key_map
 from chargeback.gateway import wire
 from chargeback.gateway.chain import Chain
 from chargeback.gateway.context import ANONYMOUS, ConnectionContext
+from chargeback.gateway.deadline import FrameDeadline
 from chargeback.gateway.errors import FrameError, FrameTimeoutError
 from chargeback.gateway.frames import RequestFrame, ResponseFrame, encode_response
 from chargeback.gateway.settings import PrincipalMode
@@ -76,6 +76,7 @@ class ClientConnection:
         self._in_flight: deque[InFlight] = deque()
         self._settings = context.shared.settings
         self._metrics = context.shared.metrics
+        self._frame_deadline = FrameDeadline(self._settings.frame_timeout_seconds)
 
     async def run(self) -> None:
         """Proxy until either side closes or a frame is malformed; then close both sides."""
@@ -83,12 +84,14 @@ class ClientConnection:
             asyncio.create_task(self._requests(), name=f"requests-{self.context.connection_id}"),
             asyncio.create_task(self._responses(), name=f"responses-{self.context.connection_id}"),
         ]
+        self._frame_deadline.watch(tasks[0])
         try:
             self._chain.open()
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 self._log_end(task)
         finally:
+            self._frame_deadline.stop()
             for task in tasks:
                 task.cancel()
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
@@ -112,48 +115,43 @@ class ClientConnection:
             )
 
     async def _requests(self) -> None:
+        try:
+            await self._forward_requests()
+        except asyncio.CancelledError:
+            if not self._frame_deadline.expired:
+                raise
+            seconds = self._frame_deadline.seconds
+            raise FrameTimeoutError(
+                f"request frame not complete {seconds:g} s after its first byte"
+            ) from None
+
+    async def _forward_requests(self) -> None:
         max_bytes = self._settings.max_frame_bytes
         reader = self._client_reader
+        deadline = self._frame_deadline
         while True:
             # Idle time between requests is the client's own; a frame once begun must end.
             first_byte = await reader.readexactly(1)
-            async with self._request_deadline():
-                prefix = first_byte + await reader.readexactly(wire.FRAME_SIZE_BYTES - 1)
-                size = wire.frame_size(prefix, max_bytes)
-                head = await reader.readexactly(min(size, _REQUEST_HEAD_BYTES))
-                header = wire.parse_request_header(head)
-                if self.context.admit is not None:
-                    self.context.admit(header)
-                self._note_client(header)
-                if self._is_streamable_request(header, size):
-                    await self._stream_request(head, size, header)
-                    continue
-                frame = head + await reader.readexactly(size - len(head))
+            deadline.begin()
+            prefix = first_byte + await reader.readexactly(wire.FRAME_SIZE_BYTES - 1)
+            size = wire.frame_size(prefix, max_bytes)
+            head = await reader.readexactly(min(size, _REQUEST_HEAD_BYTES))
+            header = wire.parse_request_header(head)
+            if self.context.admit is not None:
+                self.context.admit(header)
+            self._note_client(header)
+            if self._is_streamable_request(header, size):
+                await self._stream_request(head, size, header)
+                deadline.end()
+                continue
+            frame = head + await reader.readexactly(size - len(head))
+            deadline.end()
             payload = self._through_request_hooks(frame, header)
             if payload is not None:
                 self._upstream_writer.write(wire.size_prefix(len(payload)) + payload)
                 await self._upstream_writer.drain()
             else:
                 await self._send_ready()
-
-    @contextlib.asynccontextmanager
-    async def _request_deadline(self) -> AsyncIterator[None]:
-        """Bound the time from a request frame's first byte to its last (and, for a streamed
-        frame, its forwarding).
-
-        Raises:
-            FrameTimeoutError: the frame was not complete within the frame timeout.
-        """
-        seconds = self._settings.frame_timeout_seconds
-        try:
-            async with asyncio.timeout(seconds) as deadline:
-                yield
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            raise FrameTimeoutError(
-                f"request frame not complete {seconds:g} s after its first byte"
-            ) from None
 
     def _is_streamable_request(self, header: RequestHeader, size: int) -> bool:
         """Large Produce requests go upstream while they arrive; no hook changes a Produce."""
