@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+import sys
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from chargeback.broker import free_port
 from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
 from chargeback.usage import Direction, UsageRecord
+from tests.gateway.clients import DEADLINE_SECONDS
 
 
 class MemorySink:
@@ -114,3 +122,41 @@ def _is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Wait (polling, up to the safety deadline) until `condition()` holds.
+
+    Raises:
+        AssertionError: the deadline passed first; the message names `what` was awaited.
+    """
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def chargeback_command() -> str:
+    """The path of the installed `chargeback` command (beside this interpreter)."""
+    path = shutil.which("chargeback", path=str(Path(sys.executable).parent))
+    assert path is not None, "the chargeback command is not installed in the venv"
+    return path
+
+
+def wait_until_serving(metrics_port: int, process: subprocess.Popen[bytes]) -> None:
+    """Wait until a `chargeback gateway` process answers on its metrics port.
+
+    Raises:
+        AssertionError: the process exited (its stderr is the message) or the deadline passed.
+    """
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError("the gateway did not start")

@@ -39,9 +39,21 @@ class StoredBatch:
 class RawKafka:
     """One blocking connection speaking kio-encoded requests."""
 
-    def __init__(self, bootstrap: str, timeout_seconds: float = 20.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        timeout_seconds: float = 20.0,
+        *,
+        receive_buffer_bytes: int | None = None,
+    ) -> None:
         host, port = bootstrap.rsplit(":", 1)
-        self._socket = socket.create_connection((host, int(port)), timeout=timeout_seconds)
+        self._socket = socket.socket()
+        if receive_buffer_bytes is not None:
+            # Set before connecting: a fixed buffer turns off the kernel's autotuning, so a
+            # client that does not read holds the sender back after this many bytes.
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
+        self._socket.settimeout(timeout_seconds)
+        self._socket.connect((host, int(port)))
         self._correlation_id = 0
 
     def close(self) -> None:
@@ -57,10 +69,10 @@ class RawKafka:
         self._socket.sendall(struct.pack(">i", len(payload)) + payload)
 
     def receive_raw(self) -> bytes:
-        (size,) = struct.unpack(">i", self._receive_exactly(4))
-        return self._receive_exactly(size)
+        (size,) = struct.unpack(">i", self.receive_exactly(4))
+        return self.receive_exactly(size)
 
-    def _receive_exactly(self, size: int) -> bytes:
+    def receive_exactly(self, size: int) -> bytes:
         chunks = bytearray()
         while len(chunks) < size:
             chunk = self._socket.recv(size - len(chunks))
@@ -114,7 +126,7 @@ class RawKafka:
         batches: list[StoredBatch] = []
         offset = 0
         while True:
-            data, high_watermark = self._fetch(topic, partition, offset)
+            data, high_watermark = self.fetch_records(topic, partition, offset)
             found = walk_batches(data)
             batches += found
             if found:
@@ -122,28 +134,34 @@ class RawKafka:
             if offset >= high_watermark or not found:
                 return batches
 
-    def _fetch(self, topic: str, partition: int, offset: int) -> tuple[bytes, int]:
-        request = FetchRequest(
-            # Tansu answers nothing at all to max_wait 0, so wait a little.
-            max_wait=i32Timedelta.parse(datetime.timedelta(milliseconds=200)),
-            min_bytes=i32(1),
-            topics=(
-                FetchTopic(
-                    topic=topic,
-                    partitions=(
-                        FetchPartition(
-                            partition=i32(partition),
-                            fetch_offset=i64(offset),
-                            partition_max_bytes=i32(64 * 1024 * 1024),
-                        ),
-                    ),
-                ),
-            ),
-            forgotten_topics_data=(),
-        )
+    def fetch_records(self, topic: str, partition: int, offset: int) -> tuple[bytes, int]:
+        """Fetch v12 from `offset`: the partition's record set and its high watermark."""
+        request = fetch_request(topic, partition, offset)
         response = self.request(request)
         data = response.responses[0].partitions[0]
         return bytes(data.records or b""), int(data.high_watermark)
+
+
+def fetch_request(topic: str, partition: int, offset: int) -> FetchRequest:
+    """A Fetch v12 request for one partition from `offset`, up to 64 MiB."""
+    return FetchRequest(
+        # Tansu answers nothing at all to max_wait 0, so wait a little.
+        max_wait=i32Timedelta.parse(datetime.timedelta(milliseconds=200)),
+        min_bytes=i32(1),
+        topics=(
+            FetchTopic(
+                topic=topic,
+                partitions=(
+                    FetchPartition(
+                        partition=i32(partition),
+                        fetch_offset=i64(offset),
+                        partition_max_bytes=i32(64 * 1024 * 1024),
+                    ),
+                ),
+            ),
+        ),
+        forgotten_topics_data=(),
+    )
 
 
 def walk_batches(data: bytes) -> list[StoredBatch]:

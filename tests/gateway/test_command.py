@@ -3,44 +3,22 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import time
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from chargeback.broker import EmbeddedBroker, free_port
 from chargeback.store import open_store
 from chargeback.usage import Direction
 from tests.gateway.clients import DEADLINE_SECONDS, produce
-from tests.gateway.harness import free_port_block
+from tests.gateway.harness import chargeback_command, free_port_block, wait_until_serving
 from tests.gateway.raw_kafka import stored_data_bytes
 
 pytestmark = pytest.mark.broker
-
-
-def _chargeback() -> str:
-    path = shutil.which("chargeback", path=str(Path(sys.executable).parent))
-    assert path is not None, "the chargeback command is not installed in the venv"
-    return path
-
-
-def _wait_until_serving(metrics_port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1].decode()
-        try:
-            httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError("the gateway did not start")
 
 
 def _ingress_in_store(db_url: str) -> dict[str, int]:
@@ -68,11 +46,11 @@ def test_the_command_meters_into_the_store_and_flushes_on_sigterm(
         f'[gateway]\nbootstrap_server = "{broker.bootstrap}"\ncluster = "cmd-test"\n'
         f"flush_interval = 3600\nmetrics_port = {metrics_port}\n"
     )
-    command = [_chargeback(), "--db", db_url, "--config", str(config), "gateway"]
+    command = [chargeback_command(), "--db", db_url, "--config", str(config), "gateway"]
     command += ["--listen", f"127.0.0.1:{listen_port}", "--principal", "client-id"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_until_serving(metrics_port, process)
+        wait_until_serving(metrics_port, process)
         produce(f"127.0.0.1:{listen_port}", topic, [b"x" * 700] * 60, **{"client.id": "cmd"})
         # When: a flush interval of an hour, so only the shutdown can write the usage
         process.send_signal(signal.SIGTERM)
@@ -87,17 +65,26 @@ def test_the_command_meters_into_the_store_and_flushes_on_sigterm(
     assert "event=flushed" in stderr.decode()
 
 
-def test_a_bad_option_is_named_and_nothing_starts(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "problem"),
+    [
+        (["--listen", "127.0.0.1:99999"], "--listen: '127.0.0.1:99999' is not HOST:PORT"),
+        (["--frame-timeout", "0"], "--frame-timeout: 0.0 is not a positive number"),
+    ],
+)
+def test_a_bad_option_is_named_and_nothing_starts(
+    tmp_path: Path, option: list[str], problem: str
+) -> None:
     # Given
     db_url = f"sqlite:///{tmp_path / 'usage.db'}"
-    command = [_chargeback(), "--db", db_url, "gateway", "--bootstrap-server", "kafka:9092"]
+    command = [chargeback_command(), "--db", db_url, "gateway", "--bootstrap-server", "kafka:9092"]
     # When
     result = subprocess.run(
-        [*command, "--listen", "127.0.0.1:99999"],
+        [*command, *option],
         capture_output=True,
         timeout=DEADLINE_SECONDS,
         env={**os.environ, "NO_COLOR": "1"},
     )
     # Then
     assert result.returncode == 2
-    assert "--listen: '127.0.0.1:99999' is not HOST:PORT" in result.stderr.decode()
+    assert problem in result.stderr.decode()

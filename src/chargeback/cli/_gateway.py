@@ -24,6 +24,8 @@ from chargeback.cli._settings import (
 )
 from chargeback.errors import ConfigError
 from chargeback.gateway import (
+    DEFAULT_FRAME_TIMEOUT_SECONDS,
+    DEFAULT_MAX_FRAME_BYTES,
     GatewayError,
     GatewaySettings,
     PrincipalMode,
@@ -42,7 +44,8 @@ _DEFAULTS: dict[str, Any] = {
     "principal": "sasl",
     "flush_interval": 10.0,
     "metrics_port": None,
-    "max_frame_bytes": 128 * 1024 * 1024,
+    "max_frame_bytes": DEFAULT_MAX_FRAME_BYTES,
+    "frame_timeout": DEFAULT_FRAME_TIMEOUT_SECONDS,
     "log_level": "INFO",
     "sasl_mode": "passthrough",
     "oauth_claim": "sub",
@@ -113,7 +116,18 @@ def gateway(
     ] = None,
     max_frame_bytes: Annotated[
         int | None,
-        Opt(metavar="BYTES", help="Largest Kafka frame accepted; larger closes the connection."),
+        Opt(
+            metavar="BYTES",
+            help="Largest request frame accepted; larger closes the connection. [100 MiB]",
+        ),
+    ] = None,
+    frame_timeout: Annotated[
+        float | None,
+        Opt(
+            metavar="SECONDS",
+            help="A request frame must end this long after its first byte, or the connection "
+            "closes. [60]",
+        ),
     ] = None,
     log_level: Annotated[
         str | None, Opt(metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR. [INFO]")
@@ -237,11 +251,14 @@ def _gateway_settings(options: dict[str, Any], identity: Any) -> GatewaySettings
     try:
         flush_interval = float(options["flush_interval"])
         max_frame_bytes = int(options["max_frame_bytes"])
+        frame_timeout = float(options["frame_timeout"])
         metrics_port = None if options["metrics_port"] is None else int(options["metrics_port"])
         if flush_interval <= 0:
             raise ConfigError(f"--flush-interval: {flush_interval} is not a positive number")
         if max_frame_bytes < 1024 * 1024:
             raise ConfigError(f"--max-frame-bytes: {max_frame_bytes} is below 1 MiB")
+        if not frame_timeout > 0:
+            raise ConfigError(f"--frame-timeout: {frame_timeout} is not a positive number")
         return GatewaySettings(
             bootstrap_servers=parse_endpoints(
                 str(options["bootstrap_server"]), "--bootstrap-server"
@@ -253,6 +270,7 @@ def _gateway_settings(options: dict[str, Any], identity: Any) -> GatewaySettings
             flush_interval_seconds=flush_interval,
             metrics_port=metrics_port,
             max_frame_bytes=max_frame_bytes,
+            frame_timeout_seconds=frame_timeout,
             client_tls=identity.client_tls,
             upstream_tls=identity.upstream_tls,
             identity=identity.identity,

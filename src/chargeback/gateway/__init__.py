@@ -3,17 +3,20 @@ identity, meters, flush to a UsageSink. Imports usage, errors and kio only; only
 import it.
 
 Modules: `server` (listeners, lifecycle), `connection` (the per-connection loop, the only place
-that awaits), `chain` (which handlers, in which order), `handlers/` (one concern each), `frames`
-(what hooks see), `wire` (byte-level framing and batch headers), `skim` (reading kio messages
-without copying record sets), `brokers` / `topics` / `counts` (shared state), `flush` (the
-flush thread), `metrics`, `settings`, `errors`.
+that awaits), `deadline` (how long a request frame may take), `chain` (which handlers, in which
+order), `handlers/` (one concern each), `frames` (what hooks see), `wire` (byte-level framing
+and batch headers), `skim` (reading kio messages without copying record sets), `brokers` /
+`topics` / `counts` (shared state), `flush` (the flush thread), `metrics`, `settings`,
+`errors`.
 """
 
 from chargeback.gateway.brokers import Endpoint
 from chargeback.gateway.context import ANONYMOUS, ConnectionContext
-from chargeback.gateway.errors import FrameError, GatewayError, UpstreamError
+from chargeback.gateway.errors import FrameError, FrameTimeoutError, GatewayError, UpstreamError
 from chargeback.gateway.server import Gateway, run_gateway
 from chargeback.gateway.settings import (
+    DEFAULT_FRAME_TIMEOUT_SECONDS,
+    DEFAULT_MAX_FRAME_BYTES,
     GatewaySettings,
     PrincipalMode,
     parse_endpoint,
@@ -22,9 +25,12 @@ from chargeback.gateway.settings import (
 
 __all__ = [
     "ANONYMOUS",
+    "DEFAULT_FRAME_TIMEOUT_SECONDS",
+    "DEFAULT_MAX_FRAME_BYTES",
     "ConnectionContext",
     "Endpoint",
     "FrameError",
+    "FrameTimeoutError",
     "Gateway",
     "GatewayError",
     "GatewaySettings",

@@ -3,6 +3,7 @@
 ChargebackError
  └── GatewayError                 anything the gateway refuses or cannot do
       ├── FrameError              a Kafka frame that cannot be read (closes only its connection)
+      │    └── FrameTimeoutError  a request frame begun but not finished within the frame timeout
       └── UpstreamError           no upstream broker could be reached for a connection
 """
 
@@ -15,6 +16,10 @@ class GatewayError(ChargebackError):
 
 class FrameError(GatewayError):
     """A frame is malformed or too large; the message names the connection and the problem."""
+
+
+class FrameTimeoutError(FrameError):
+    """A client began a request frame and did not finish it within the frame timeout."""
 
 
 class UpstreamError(GatewayError):

@@ -38,7 +38,7 @@ class GatewayMetrics:
         )
         self.errors = Counter(
             "chargeback_gateway_errors",
-            "Connections closed because of an error, by kind.",
+            "Errors by kind; all but listen and streamed_*_changed close their connection.",
             ["kind"],
             registry=r,
         )

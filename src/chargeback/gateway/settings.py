@@ -10,7 +10,10 @@ from chargeback.gateway.brokers import Endpoint
 from chargeback.gateway.errors import GatewayError
 from chargeback.gateway.identity import IdentitySettings
 
-DEFAULT_MAX_FRAME_BYTES = 128 * 1024 * 1024
+# Kafka's own limit on request frames (socket.request.max.bytes): no broker takes a larger one.
+DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024
+# librdkafka's socket.timeout.ms: a client has given up on a request that takes longer to send.
+DEFAULT_FRAME_TIMEOUT_SECONDS = 60.0
 
 
 class PrincipalMode(StrEnum):
@@ -23,7 +26,13 @@ class PrincipalMode(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GatewaySettings:
-    """Everything a gateway needs to run."""
+    """Everything a gateway needs to run.
+
+    `max_frame_bytes` and `frame_timeout_seconds` bound request frames from clients: their
+    size, and the time from a frame's first byte to its last (idle time between frames is
+    not limited). Responses from brokers are not limited, as in Kafka's own clients: they are
+    as large as the client asked for.
+    """
 
     bootstrap_servers: tuple[Endpoint, ...]
     listen: Endpoint
@@ -33,6 +42,7 @@ class GatewaySettings:
     flush_interval_seconds: float = 10.0
     metrics_port: int | None = None
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    frame_timeout_seconds: float = DEFAULT_FRAME_TIMEOUT_SECONDS
     client_tls: ssl.SSLContext | None = None
     upstream_tls: ssl.SSLContext | None = None
     upstream_connect_timeout_seconds: float = 10.0

@@ -35,6 +35,11 @@ _CONTROL_FLAG = 0x20
 _MAGIC_V2 = 2
 
 API_VERSIONS_KEY = 18
+# Produce bodies start with acks up to v2, and with transactional_id then acks from v3 on;
+# Produce is flexible from v9 on, and a flexible version's successors stay flexible (KIP-482).
+# That is enough to find acks in any version, also one newer than kio knows.
+_FIRST_PRODUCE_VERSION_WITH_TRANSACTIONAL_ID = 3
+FIRST_FLEXIBLE_PRODUCE_VERSION = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +112,19 @@ def parse_request_header(frame: bytes) -> RequestHeader:
         api_key, _ = read_int16(frame, 0)
         api_version, _ = read_int16(frame, 2)
         correlation_id, _ = read_int32(frame, 4)
-        client_id, client_id_size = read_nullable_legacy_string(frame, 8)
-        offset = 8 + client_id_size
+        client_id, _ = read_nullable_legacy_string(frame, 8)
         flexible = request_is_flexible(api_key, api_version)
-        if flexible:
-            offset = skip_tagged_fields(frame, offset)
+        body_offset = None if flexible is None else _request_body_offset(frame, flexible)
     except (SerialError, ValueError, UnicodeDecodeError) as error:
         raise FrameError(f"malformed request header: {error}") from error
-    body_offset = None if flexible is None else offset
     return RequestHeader(api_key, api_version, correlation_id, client_id, body_offset)
+
+
+def _request_body_offset(frame: bytes, is_flexible: bool) -> int:
+    """Return where the body starts: after the client id, and header v2's tagged fields."""
+    _, client_id_size = read_nullable_legacy_string(frame, 8)
+    offset = 8 + client_id_size
+    return skip_tagged_fields(frame, offset) if is_flexible else offset
 
 
 def response_correlation_id(frame: bytes) -> int:
@@ -162,20 +171,31 @@ def skip_tagged_fields(buffer: bytes | memoryview, offset: int) -> int:
     return offset
 
 
-def produce_acks(frame: bytes, body_offset: int, is_flexible: bool) -> int:
-    """Read `acks` from a Produce request body (v3+: transactional_id comes first).
+def produce_acks(frame: bytes, header: RequestHeader) -> int:
+    """Read `acks` from a Produce request of any version, also one kio does not know.
+
+    Only the fields before acks are read, by their layout common to all versions (see
+    `FIRST_FLEXIBLE_PRODUCE_VERSION`): a version newer than kio knows is not parsed, but
+    whether its sender waits for a response is still known.
 
     Raises:
-        FrameError: the body is truncated.
+        FrameError: the frame ends before acks.
     """
+    version = header.api_version
+    is_flexible = version >= FIRST_FLEXIBLE_PRODUCE_VERSION
     try:
-        if is_flexible:
-            _, size = read_compact_string_nullable(frame, body_offset)
-        else:
-            _, size = read_nullable_legacy_string(frame, body_offset)
-        acks, _ = read_int16(frame, body_offset + size)
+        offset = header.body_offset
+        if offset is None:
+            offset = _request_body_offset(frame, is_flexible)
+        if version >= _FIRST_PRODUCE_VERSION_WITH_TRANSACTIONAL_ID:
+            if is_flexible:
+                _, size = read_compact_string_nullable(frame, offset)
+            else:
+                _, size = read_nullable_legacy_string(frame, offset)
+            offset += size
+        acks, _ = read_int16(frame, offset)
     except (SerialError, ValueError, UnicodeDecodeError) as error:
-        raise FrameError(f"malformed Produce request: {error}") from error
+        raise FrameError(f"malformed Produce v{version} request: {error}") from error
     return int(acks)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from kio.schema.produce.v9.request import ProduceRequest
@@ -17,6 +18,7 @@ from kio.static.primitive import i16
 from chargeback.broker import free_port
 from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
 from chargeback.usage import Direction
+from tests.gateway.clients import DEADLINE_SECONDS
 from tests.gateway.harness import MemorySink
 from tests.unit.gateway.framing import request_frame
 
@@ -56,12 +58,13 @@ class ScriptedBroker:
             await writer.wait_closed()
 
 
-async def _gateway(broker: ScriptedBroker, sink: MemorySink) -> Gateway:
+async def _gateway(broker: ScriptedBroker, sink: MemorySink, **overrides: Any) -> Gateway:
     settings = GatewaySettings(
         bootstrap_servers=(Endpoint("127.0.0.1", broker.port),),
         listen=Endpoint("127.0.0.1", free_port()),
         principal_mode=PrincipalMode.CLIENT_ID,
         flush_interval_seconds=3600,
+        **overrides,
     )
     gateway = Gateway(settings, sink)
     await gateway.start()
@@ -69,14 +72,16 @@ async def _gateway(broker: ScriptedBroker, sink: MemorySink) -> Gateway:
 
 
 async def _exchange(gateway: Gateway, frames: list[bytes], answers: int) -> list[bytes]:
+    """Send `frames`, then read `answers` frames (a safety deadline fails a stalled gateway)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
     for frame in frames:
         writer.write(struct.pack(">i", len(frame)) + frame)
     await writer.drain()
     received = []
-    for _ in range(answers):
-        (size,) = struct.unpack(">i", await reader.readexactly(4))
-        received.append(await reader.readexactly(size))
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        for _ in range(answers):
+            (size,) = struct.unpack(">i", await reader.readexactly(4))
+            received.append(await reader.readexactly(size))
     writer.close()
     await writer.wait_closed()
     return received
@@ -149,6 +154,61 @@ async def test_acks_zero_gets_no_answer_and_the_next_request_is_not_held_up(
     # Then: the two batches of the skim test's Produce (30 and 31 bytes) count as sent
     assert received == [struct.pack(">i", 2) + b"heartbeat-answer"]
     assert sink.bytes_by(Direction.INGRESS) == {("unit-test", "t"): 61}
+
+
+async def test_a_response_larger_than_the_request_limit_passes_whole(sink: MemorySink) -> None:
+    # Given: requests limited to 1 MiB, and a broker answering with a 3 MB frame (a response
+    # is as large as the client asked for; the limit is for what clients send)
+    answer = struct.pack(">i", 8) + bytes(range(256)) * (3_000_000 // 256)
+    broker = ScriptedBroker(lambda _frame: answer)
+    await broker.start()
+    gateway = await _gateway(broker, sink, max_frame_bytes=1024 * 1024)
+    request = struct.pack(">hhih", 12, 0, 8, 1) + b"c" + b"body"
+    # When
+    received = await _exchange(gateway, [request], answers=1)
+    await gateway.stop()
+    await broker.stop()
+    # Then
+    assert len(answer) > 1024 * 1024
+    assert received == [answer]
+
+
+def _kafka_like(frame: bytes) -> bytes | None:
+    """Apache Kafka's way: no answer to a Produce with acks=0, an answer to anything else.
+
+    The test's Produce frames carry acks right after a null transactional id (one byte).
+    """
+    api_key, _, correlation_id = struct.unpack_from(">hhi", frame)
+    (client_id_bytes,) = struct.unpack_from(">h", frame, 8)
+    # A Produce of a version kio does not know: header v2 (tags), null transactional id.
+    acks_at = 10 + client_id_bytes + 1 + 1
+    if api_key == 0 and struct.unpack_from(">h", frame, acks_at) == (0,):
+        return None
+    return struct.pack(">i", correlation_id) + b"answer"
+
+
+async def test_acks_zero_of_a_version_newer_than_kio_knows_holds_up_nothing(
+    sink: MemorySink,
+) -> None:
+    # Given: a future client sends Produce v14 with acks=0, then a Heartbeat and a Produce v14
+    # with acks=1, to a broker that (like Kafka) never answers acks=0
+    broker = ScriptedBroker(_kafka_like)
+    await broker.start()
+    gateway = await _gateway(broker, sink)
+
+    def future_produce(acks: int, correlation_id: int) -> bytes:
+        header = struct.pack(">hhih", 0, 14, correlation_id, 1) + b"f" + b"\x00"
+        return header + b"\x00" + struct.pack(">h", acks) + b"future-produce-body"
+
+    heartbeat = struct.pack(">hhih", 12, 0, 2, 1) + b"f" + b"heartbeat-body"
+    requests = [future_produce(0, 1), heartbeat, future_produce(1, 3)]
+    # When
+    received = await _exchange(gateway, requests, answers=2)
+    await gateway.stop()
+    await broker.stop()
+    # Then: the answers come back, in order; the acks=0 request went to the broker too
+    assert received == [struct.pack(">i", n) + b"answer" for n in (2, 3)]
+    assert broker.received == requests
 
 
 async def test_pipelined_requests_come_back_in_order_with_exact_correlation(

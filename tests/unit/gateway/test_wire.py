@@ -8,11 +8,13 @@ import pytest
 
 from chargeback.gateway.errors import FrameError
 from chargeback.gateway.wire import (
+    FIRST_FLEXIBLE_PRODUCE_VERSION,
     data_batch_bytes,
     frame_size,
     iter_batches,
     parse_request_header,
     produce_acks,
+    request_is_flexible,
 )
 from tests.unit.gateway.framing import batch
 
@@ -56,10 +58,53 @@ def test_a_header_shorter_than_its_fields_is_a_frame_error() -> None:
 
 
 def test_acks_is_read_after_a_flexible_transactional_id() -> None:
-    # Given: compact nullable string "tx" (length + 1 = 3), then acks = 0
-    body = b"\x03tx" + struct.pack(">h", 0)
+    # Given: Produce v9 (flexible, kio knows it), compact nullable string "tx" (length + 1 = 3)
+    frame = struct.pack(">hhih", 0, 9, 1, 1) + b"c" + b"\x00" + b"\x03tx" + struct.pack(">h", 0)
+    # When
+    acks = produce_acks(frame, parse_request_header(frame))
+    # Then
+    assert acks == 0
+
+
+@pytest.mark.parametrize(("acks", "version"), [(0, 14), (-1, 14), (0, 99), (1, 99)])
+def test_acks_of_a_produce_version_newer_than_kio_knows_is_read(acks: int, version: int) -> None:
+    # Given: header v2 (one tagged field), null transactional id, acks, then a body kio cannot
+    # know
+    header = struct.pack(">hhih", 0, version, 1, 3) + b"cid" + b"\x01\x02\x01z"
+    frame = header + b"\x00" + struct.pack(">h", acks) + b"\xff future fields \xff"
+    parsed = parse_request_header(frame)
+    assert parsed.body_offset is None  # kio does not know this version
+    # When
+    read = produce_acks(frame, parsed)
+    # Then
+    assert read == acks
+
+
+def test_acks_of_a_produce_version_older_than_kio_knows_comes_first_in_the_body() -> None:
+    # Given: Produce v2: header v1, no transactional id, acks = 0, timeout, topics
+    frame = struct.pack(">hhih", 0, 2, 1, -1) + struct.pack(">hi", 0, 1500) + b"\x00" * 4
+    # When
+    acks = produce_acks(frame, parse_request_header(frame))
+    # Then
+    assert acks == 0
+
+
+def test_produce_is_flexible_from_the_version_the_acks_reader_assumes() -> None:
+    # Given
+    known = [v for v in range(32) if request_is_flexible(0, v) is not None]
+    # When
+    flexible = [v for v in known if request_is_flexible(0, v)]
+    # Then
+    assert flexible == [v for v in known if v >= FIRST_FLEXIBLE_PRODUCE_VERSION]
+    assert FIRST_FLEXIBLE_PRODUCE_VERSION in flexible
+
+
+def test_a_produce_that_ends_before_acks_is_a_frame_error() -> None:
+    # Given: Produce v14 whose transactional id claims 5 bytes of which 1 arrived
+    frame = struct.pack(">hhih", 0, 14, 1, -1) + b"\x00" + b"\x06t"
     # When / Then
-    assert produce_acks(body, 0, is_flexible=True) == 0
+    with pytest.raises(FrameError, match="malformed Produce v14 request"):
+        produce_acks(frame, parse_request_header(frame))
 
 
 def test_batches_are_walked_by_their_headers_only() -> None:
