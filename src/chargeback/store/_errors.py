@@ -5,3 +5,16 @@ from chargeback.errors import ChargebackError
 
 class StoreError(ChargebackError):
     """The store refused a value, or the database could not be opened or written."""
+
+
+class RecordError(StoreError):
+    """One record of a write was refused, so nothing of the write was stored.
+
+    `record_number` counts the write's records from 1; `reason` is the message without the
+    "where" in front, for callers that name the record another way (a file's line).
+    """
+
+    def __init__(self, where: str, record_number: int, reason: str) -> None:
+        super().__init__(f"{where}, record {record_number}: {reason}")
+        self.record_number = record_number
+        self.reason = reason
