@@ -44,6 +44,8 @@ def test_pricing_set_changes_only_the_given_prices_and_show_prints_them(invoke: 
         ("--egress-per-gb", "cheap", "egress price per GB 'cheap' is not a number"),
         ("--currency", "XYZ", "currency 'XYZ' is not a supported ISO 4217 code"),
         ("--gb-size", "huge", "GB size 'huge' is neither 'decimal' nor 'binary'"),
+        ("--ingress-per-gb", "1e400", "ingress price per GB '1e400' is not a plain decimal"),
+        ("--egress-per-gb", "1000001", "egress price per GB 1000001 is more than 1000000"),
     ],
 )
 def test_pricing_set_refuses_bad_values_and_keeps_the_old_prices(
@@ -60,6 +62,24 @@ def test_pricing_set_refuses_bad_values_and_keeps_the_old_prices(
     assert result.stderr == f"error: {message}\n" or message in result.stderr
     assert "Traceback" not in result.output
     assert "0.1 USD" in invoke("pricing", "show").stdout
+
+
+def test_a_price_of_minus_zero_is_stored_and_shown_as_zero(
+    invoke: Invoke, usage_file: Path
+) -> None:
+    # Given
+    invoke("usage", "import", str(usage_file))
+
+    # When
+    result = invoke("pricing", "set", "--ingress-per-gb", "-0", "--egress-per-gb", "-0.00")
+
+    # Then
+    assert result.exit_code == 0, result.output
+    report = json.loads(
+        invoke("report", "--period", "7D", "--as-of", "2026-03-10", "--format", "json").stdout
+    )
+    assert (report["prices"]["ingress_per_gb"], report["prices"]["egress_per_gb"]) == ("0", "0.00")
+    assert "-0" not in invoke("pricing", "show").stdout
 
 
 def test_pricing_set_without_any_option_is_a_usage_error(invoke: Invoke) -> None:
