@@ -224,6 +224,9 @@ def test_export_refuses_a_missing_output_directory(invoke: Invoke, tmp_path: Pat
         (["--as-of", "2026-13-01"], "bad as-of date '2026-13-01'"),
         (["--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
         (["--sort", "owner:desc"], "unknown sort column 'owner'"),
+        (["--sort", ":asc"], "bad sort ':asc': the column is missing; use COLUMN[:asc|:desc]"),
+        (["--as-of", "9999-12-31", "--period", "7D"], "as-of date 9999-12-31 is too late: use a"),
+        (["--as-of", "9999-12-31", "--period", "6M"], "as-of date 9999-12-31 is too late: use a"),
     ],
 )
 def test_bad_report_options_get_a_clean_message(
@@ -234,8 +237,50 @@ def test_bad_report_options_get_a_clean_message(
 
     # Then
     assert result.exit_code == 1
+    assert result.stderr.startswith("error: ")
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_an_empty_tz_means_the_configured_zone_not_utc(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given
+    monkeypatch.setenv("CHARGEBACK_TIMEZONE", "Asia/Kathmandu")
+
+    # When
+    result = invoke(
+        "report", "--tz", "", "--period", "7D", "--as-of", "2026-03-10", "--format", "json"
+    )
+
+    # Then
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["zone"] == "Asia/Kathmandu"
+
+
+def test_a_cluster_without_usage_gives_an_empty_report_not_an_error(
+    invoke: Invoke, usage_file: Path
+) -> None:
+    # Given
+    invoke("usage", "import", str(usage_file))
+
+    # When
+    result = invoke(
+        "report",
+        "--cluster",
+        "nosuch",
+        "--period",
+        "7D",
+        "--as-of",
+        "2026-03-10",
+        "--format",
+        "json",
+    )
+
+    # Then
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert (body["cluster"], body["rows"], body["grand_total"]) == ("nosuch", [], "0")
 
 
 def test_table_shows_rows_and_a_totals_line(invoke: Invoke, usage_file: Path) -> None:
