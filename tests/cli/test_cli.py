@@ -45,6 +45,8 @@ def test_pricing_set_changes_only_the_given_prices_and_show_prints_them(invoke: 
         ("--egress-per-gb", "cheap", "egress price per GB 'cheap' is not a number"),
         ("--currency", "XYZ", "currency 'XYZ' is not a supported ISO 4217 code"),
         ("--gb-size", "huge", "GB size 'huge' is neither 'decimal' nor 'binary'"),
+        ("--ingress-per-gb", "1e400", "ingress price per GB '1e400' is not a plain decimal"),
+        ("--egress-per-gb", "1000001", "egress price per GB 1000001 is more than 1000000"),
     ],
 )
 def test_pricing_set_refuses_bad_values_and_keeps_the_old_prices(
@@ -61,6 +63,24 @@ def test_pricing_set_refuses_bad_values_and_keeps_the_old_prices(
     assert result.stderr == f"error: {message}\n" or message in result.stderr
     assert "Traceback" not in result.output
     assert "0.1 USD" in invoke("pricing", "show").stdout
+
+
+def test_a_price_of_minus_zero_is_stored_and_shown_as_zero(
+    invoke: Invoke, usage_file: Path
+) -> None:
+    # Given
+    invoke("usage", "import", str(usage_file))
+
+    # When
+    result = invoke("pricing", "set", "--ingress-per-gb", "-0", "--egress-per-gb", "-0.00")
+
+    # Then
+    assert result.exit_code == 0, result.output
+    report = json.loads(
+        invoke("report", "--period", "7D", "--as-of", "2026-03-10", "--format", "json").stdout
+    )
+    assert (report["prices"]["ingress_per_gb"], report["prices"]["egress_per_gb"]) == ("0", "0.00")
+    assert "-0" not in invoke("pricing", "show").stdout
 
 
 def test_pricing_set_without_any_option_is_a_usage_error(invoke: Invoke) -> None:
@@ -226,6 +246,9 @@ def test_export_refuses_an_output_path_that_is_a_file(invoke: Invoke, tmp_path: 
         (["--as-of", "2026-13-01"], "bad as-of date '2026-13-01'"),
         (["--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
         (["--sort", "owner:desc"], "unknown sort column 'owner'"),
+        (["--sort", ":asc"], "bad sort ':asc': the column is missing; use COLUMN[:asc|:desc]"),
+        (["--as-of", "9999-12-31", "--period", "7D"], "as-of date 9999-12-31 is too late: use a"),
+        (["--as-of", "9999-12-31", "--period", "6M"], "as-of date 9999-12-31 is too late: use a"),
     ],
 )
 def test_bad_report_options_get_a_clean_message(
@@ -236,8 +259,50 @@ def test_bad_report_options_get_a_clean_message(
 
     # Then
     assert result.exit_code == 1
+    assert result.stderr.startswith("error: ")
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_an_empty_tz_means_the_configured_zone_not_utc(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given
+    monkeypatch.setenv("CHARGEBACK_TIMEZONE", "Asia/Kathmandu")
+
+    # When
+    result = invoke(
+        "report", "--tz", "", "--period", "7D", "--as-of", "2026-03-10", "--format", "json"
+    )
+
+    # Then
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["query"]["tz"] == "Asia/Kathmandu"
+
+
+def test_a_cluster_without_usage_gives_an_empty_report_not_an_error(
+    invoke: Invoke, usage_file: Path
+) -> None:
+    # Given
+    invoke("usage", "import", str(usage_file))
+
+    # When
+    result = invoke(
+        "report",
+        "--cluster",
+        "nosuch",
+        "--period",
+        "7D",
+        "--as-of",
+        "2026-03-10",
+        "--format",
+        "json",
+    )
+
+    # Then
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert (body["query"]["cluster"], body["rows"], body["grand_total"]) == ("nosuch", [], "0")
 
 
 def test_table_shows_rows_and_a_totals_line(invoke: Invoke, usage_file: Path) -> None:

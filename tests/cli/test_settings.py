@@ -138,6 +138,51 @@ def test_an_unreachable_database_is_a_clean_error(invoke: Invoke) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("database", "reason"),
+    [
+        (
+            "taken/chargeback.db",
+            "cannot create the folder {tmp}/taken: a file of that name is in the way",
+        ),
+        (
+            "taken/sub/chargeback.db",
+            "cannot create the folder {tmp}/taken/sub: a part of its path is a file, not a folder",
+        ),
+    ],
+    ids=["file-as-folder", "file-in-path"],
+)
+def test_a_sqlite_path_through_a_file_is_a_one_line_error(
+    invoke: Invoke, tmp_path: Path, database: str, reason: str
+) -> None:
+    # Given a file where the store's folder should be
+    (tmp_path / "taken").write_text("not a folder", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / database}"
+
+    # When
+    result = invoke("pricing", "show", db=url)
+
+    # Then
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: cannot open the SQLite store '{url}': {reason.format(tmp=tmp_path)}\n"
+    )
+
+
+def test_a_sqlite_path_in_a_place_that_cannot_hold_folders_is_a_one_line_error(
+    invoke: Invoke,
+) -> None:
+    # When: /proc is the kernel's: nothing can be made in it, not even by root
+    result = invoke("pricing", "show", db="sqlite:////proc/nope/x.db")
+
+    # Then
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: cannot open the SQLite store 'sqlite:////proc/nope/x.db': cannot create the "
+        "folder /proc/nope: No such file or directory\n"
+    )
+
+
 def test_the_installed_command_runs_as_a_subprocess(tmp_path: Path) -> None:
     # Given
     command = Path(sys.executable).parent / "chargeback"

@@ -242,6 +242,7 @@ async def test_any_column_sorts_with_ties_by_name(
         ({"metric": "dollars"}, "unknown metric 'dollars'"),
         ({"asOf": "30/11/2026"}, "bad as-of date '30/11/2026'"),
         ({"asOf": "2026-02-30"}, "bad as-of date '2026-02-30'"),
+        ({"asOf": "9999-12-31"}, "as-of date 9999-12-31 is too late: use a date up to 9998-12-31"),
         ({"tz": "Mars/Olympus_Mons"}, "unknown time zone 'Mars/Olympus_Mons'"),
         ({"sort": "total:sideways"}, "bad sort direction"),
         ({"sort": "2020-01-01:desc", "period": "7D"}, "2020-01-01"),

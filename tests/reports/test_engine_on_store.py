@@ -251,3 +251,25 @@ def test_every_byte_lands_in_the_one_bucket_of_its_local_day(
             <= bucket.last_day
         )
         assert total == Decimal(expected_bytes) / 10**9
+
+
+def test_every_period_ends_on_the_last_as_of_date_in_a_zone_ahead_of_utc(store: Store) -> None:
+    # Given the last window before 9999 UTC and one 14 hours earlier: in Kiritimati (UTC+14)
+    # the first falls on 1 January 9999, after the last as-of date; the second on 31 December
+    store.write_usage(
+        "late",
+        [record("a", IN, utc(9998, 12, 31, 23, 45), 5), record("a", IN, utc(9998, 12, 31, 9), 7)],
+    )
+
+    # When
+    totals = {
+        period: build_report(
+            store,
+            ReportQuery(Tab.INGRESS, period, date(9998, 12, 31), Metric.BYTES,
+                        zone="Pacific/Kiritimati"),
+        ).grand_total
+        for period in PeriodName
+    }  # fmt: skip
+
+    # Then
+    assert totals == dict.fromkeys(PeriodName, 7)

@@ -33,6 +33,15 @@ def test_prices_are_stored_exactly_and_survive_reopening(store_url: str) -> None
     assert str(stored.ingress_per_gb) == "0.12345678"
 
 
+def test_prices_are_stored_in_plain_form(store: Store) -> None:
+    # When
+    store.set_prices(PriceSettings(Decimal("-0"), Decimal("5E+5"), "USD", GbUnit.DECIMAL))
+
+    # Then
+    stored = store.get_prices()
+    assert (str(stored.ingress_per_gb), str(stored.egress_per_gb)) == ("0", "500000")
+
+
 def test_setting_prices_again_replaces_them(store: Store) -> None:
     # Given
     store.set_prices(PriceSettings(Decimal("1"), Decimal("2"), "GBP", GbUnit.DECIMAL))

@@ -105,6 +105,28 @@ def test_records_with_the_same_key_add_up_within_and_across_batches(store: Store
             usage("alice", at(1), 1, cast(Direction, "sideways")),
             "direction 'sideways' is not ingress or egress",
         ),
+        (usage("alice", at(1), 2**63), f"bytes {2**63} is more than {2**63 - 1}"),
+        (
+            usage("nul\x00x", at(1), 1),
+            r"service_account 'nul\\x00x' holds the control character U\+0000",
+        ),
+        (
+            usage("alice", at(1), 1, cluster="a\nb"),
+            r"cluster 'a\\nb' holds the control character U\+000A",
+        ),
+        (
+            usage("alice", at(1), 1, topic="t\x85"),
+            r"topic 't\\x85' holds the control character U\+0085",
+        ),
+        (usage("alice", at(1), 1, topic="\ud800"), "holds the lone surrogate U\\+D800"),
+        (
+            usage("alice", datetime(9999, 12, 31, 12, tzinfo=UTC), 1),
+            "window start 9999-12-31T12:00:00\\+00:00 is not before 9999-01-01",
+        ),
+        (
+            usage("alice", datetime(9999, 1, 1, tzinfo=UTC), 1),
+            "is not before 9999-01-01T00:00:00\\+00:00, the latest usage the store keeps",
+        ),
     ],
 )
 def test_a_bad_record_is_refused_and_nothing_of_its_batch_is_written(
@@ -214,3 +236,129 @@ def test_usage_spanning_a_long_period_reads_back_whole(store: Store) -> None:
     # Then
     assert sum(total.bytes for total in totals) == sum(range(1, 401))
     assert len(totals) == 400
+
+
+def test_the_last_window_before_year_9999_reads_back_in_a_zone_built_after_it(
+    store: Store,
+) -> None:
+    # Given the latest window the store keeps: 14:00 on 1 January 9999 in Kiritimati (UTC+14)
+    store.write_usage("late", [usage("alice", datetime(9998, 12, 31, 23, 45, tzinfo=UTC), 5)])
+
+    # When the zone's rollups are built from it
+    totals = store.daily_usage("Pacific/Kiritimati", date(9998, 12, 31), date(9999, 1, 1), None)
+
+    # Then
+    assert totals == [UsageTotal("alice", INGRESS, date(9999, 1, 1), 5)]
+
+
+MAX_BYTES = 2**63 - 1
+
+
+def test_records_whose_bytes_add_up_past_64_bits_in_one_window_are_refused(
+    store: Store,
+) -> None:
+    # Given records of one key and window that reach the limit, then one byte more
+    batch = [
+        usage("alice", at(1), MAX_BYTES - 1),
+        usage("alice", at(1), 1),
+        usage("alice", at(1), 1),
+    ]
+
+    # When
+    with pytest.raises(StoreError) as refused:
+        store.write_usage("batch-1", batch)
+
+    # Then the third record is the one that passes the limit, and nothing is written
+    assert str(refused.value) == (
+        "batch 'batch-1', record 3: the bytes of cluster 'prod', service account 'alice', "
+        f"topic 'orders', ingress, window 2026-05-01T00:00:00+00:00 add up to {2**63}, "
+        f"more than {MAX_BYTES} (2**63 - 1), the most the store can count"
+    )
+    assert not store.has_batch("batch-1")
+    assert day_totals(store, date(2026, 5, 1), date(2026, 5, 1)) == set()
+
+
+@pytest.mark.parametrize(
+    ("stored", "added", "counted_per"),
+    [
+        (usage("alice", at(1), MAX_BYTES), usage("alice", at(1), 1), "topic, direction and window"),
+        (
+            usage("alice", at(1), MAX_BYTES),
+            usage("alice", at(1, 23, 45), 1, topic="payments"),
+            "direction and local day",
+        ),
+        (
+            usage("alice", at(1), MAX_BYTES),
+            usage("alice", at(31), 1, topic="payments"),
+            "direction and local month",
+        ),
+    ],
+    ids=["window", "day", "month"],
+)
+def test_a_write_that_would_take_a_stored_count_past_64_bits_is_refused_whole(
+    store: Store, stored: UsageRecord, added: UsageRecord, counted_per: str
+) -> None:
+    # Given a count at the limit, and a record of someone else in the same batch
+    store.write_usage("full", [stored])
+
+    # When
+    with pytest.raises(StoreError, match=f"already stored for one .*{counted_per}") as refused:
+        store.write_usage("more", [usage("bob", at(1), 7), added])
+
+    # Then
+    assert "would pass 9223372036854775807 (2**63 - 1)" in str(refused.value)
+    assert not store.has_batch("more")
+    assert day_totals(store, date(2026, 5, 1), date(2026, 5, 31)) == {
+        UsageTotal("alice", INGRESS, date(2026, 5, 1), MAX_BYTES)
+    }
+
+
+def test_a_batch_whose_day_would_pass_64_bits_is_refused_with_the_day_named(
+    store: Store,
+) -> None:
+    # Given two windows of one day that each fit, but not together
+    batch = [usage("alice", at(1, 1), MAX_BYTES - 5), usage("alice", at(1, 2), 6, topic="x")]
+
+    # When
+    with pytest.raises(StoreError) as refused:
+        store.write_usage("batch-1", batch)
+
+    # Then
+    assert str(refused.value) == (
+        "the ingress bytes of service account 'alice' on cluster 'prod' in local day "
+        f"2026-05-01 (UTC) would add up to {2**63}, more than {MAX_BYTES} (2**63 - 1), the "
+        "most the store can count; nothing of this write was stored"
+    )
+    assert not store.has_batch("batch-1")
+
+
+def test_a_zone_whose_local_day_would_pass_64_bits_is_not_built_and_says_why(
+    store: Store,
+) -> None:
+    # Given 20:00 UTC on 30 April and 04:00 UTC on 1 May: other UTC days and months, but
+    # both on 1 May in Tokyo (UTC+9), where together they pass the limit
+    half = 2**62
+    store.write_usage(
+        "batch-1",
+        [
+            usage("alice", datetime(2026, 4, 30, 20, tzinfo=UTC), half),
+            usage("alice", datetime(2026, 5, 1, 4, tzinfo=UTC), half),
+        ],
+    )
+
+    # When
+    with pytest.raises(StoreError) as refused:
+        store.materialize_zone("Asia/Tokyo")
+
+    # Then the zone is not listed as built, and UTC reads on
+    assert str(refused.value) == (
+        "cannot build the rollups of time zone 'Asia/Tokyo': the bytes of one service account "
+        f"in one local day or month would pass {MAX_BYTES} (2**63 - 1), the most the store "
+        "can count"
+    )
+    assert day_totals(store, date(2026, 4, 30), date(2026, 5, 1)) == {
+        UsageTotal("alice", INGRESS, date(2026, 4, 30), half),
+        UsageTotal("alice", INGRESS, date(2026, 5, 1), half),
+    }
+    with pytest.raises(StoreError, match="cannot build the rollups of time zone 'Asia/Tokyo'"):
+        store.daily_usage("Asia/Tokyo", date(2026, 5, 1), date(2026, 5, 1), None)

@@ -194,7 +194,9 @@ def _query(
     sort: str | None,
     cluster: str | None,
 ) -> ReportQuery:
-    zone = tz if tz is not None else settings_from_context(ctx).timezone
+    # An empty --tz is no --tz, as an empty --as-of, --filter or --cluster is (and as an
+    # empty tz= is in the API): the configured zone, not UTC.
+    zone = tz if tz else settings_from_context(ctx).timezone
     return parse_query(tab, period, metric, as_of, zone, filter_text, sort, cluster)
 
 

@@ -143,10 +143,8 @@ def open_store_from_context(ctx: typer.Context) -> Store:
     root = ctx.find_root()
     state: CliState = root.obj
     if state.store is None:
-        url = state.settings.db_url
-        if not state.settings.db:
-            platformdirs.user_data_path(APP_NAME).mkdir(parents=True, exist_ok=True)
-        state.store = open_store(url)
+        # open_store makes a SQLite file's folder (the user's data directory by default).
+        state.store = open_store(state.settings.db_url)
         root.call_on_close(state.store.close)
     return state.store
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chargeback.cli._settings import clean_errors, open_store_from_context
+from chargeback.store import ImportPhase
 
 usage_app = typer.Typer(no_args_is_help=True, help="Usage data: import files.")
 
@@ -34,23 +35,28 @@ def import_file(
         ),
     ],
 ) -> None:
-    """Import usage from FILE once: a bad line aborts it, a second import counts nothing."""
+    """Import usage from FILE once: a bad line aborts it, the same records again count nothing."""
     store = open_store_from_context(ctx)
     with Progress(
-        TextColumn("importing {task.description}"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
     ) as progress:
-        task = progress.add_task(file.name, total=None)
+        task = progress.add_task(f"checking {file.name}", total=None)
 
-        def show(lines_done: int, lines_total: int) -> None:
-            progress.update(task, completed=lines_done, total=lines_total)
+        def show(phase: ImportPhase, lines_done: int, lines_total: int) -> None:
+            progress.update(
+                task, description=f"{phase} {file.name}", completed=lines_done, total=lines_total
+            )
 
         result = store.import_usage_file(file, show)
     if result.is_new:
         typer.echo(f"imported {result.records_read} usage rows from {file}")
     else:
-        typer.echo(f"{file} was imported before ({result.batch_id}): nothing counted again")
+        typer.echo(
+            f"{file} was imported before (the same records: {result.batch_id}): "
+            "nothing counted again"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from enum import StrEnum
@@ -10,6 +11,14 @@ from chargeback.pricing._currencies import CURRENCY_CODES
 from chargeback.pricing._errors import PricingError
 
 MAX_PRICE_DECIMAL_PLACES = 8
+# The highest price per GB. Real transfer prices are cents per GB; a million is ten million
+# times that, and still a thousand times a dollar per GB in the currencies with the smallest
+# units (about 25,000 VND or 16,000 IDR to the dollar). A bound keeps every cost, sum and
+# rounding of a report within exact decimal arithmetic: "1e400" made reports fail.
+MAX_PRICE_PER_GB = Decimal(1_000_000)
+_EIGHT_PLACES = Decimal(1).scaleb(-MAX_PRICE_DECIMAL_PLACES)
+# What a person types as a price: digits with an optional point and sign; no exponent.
+_PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 class GbUnit(StrEnum):
@@ -32,9 +41,13 @@ class GbUnit(StrEnum):
 class PriceSettings:
     """The prices in force: per produced GB, per consumed GB, currency, GB unit.
 
+    Prices are kept in plain form (`canonical_price`): `Decimal("-0")` becomes 0 and
+    `Decimal("1E+2")` becomes 100.
+
     Raises:
-        PricingError: a price is negative, not finite or has more than 8 decimal places, the
-            currency is not a known ISO 4217 code, or the GB unit is not a `GbUnit`.
+        PricingError: a price is negative, not finite, above MAX_PRICE_PER_GB or has more than
+            8 decimal places, the currency is not a known ISO 4217 code, or the GB unit is not
+            a `GbUnit`.
     """
 
     ingress_per_gb: Decimal = Decimal("0")
@@ -45,6 +58,9 @@ class PriceSettings:
     def __post_init__(self) -> None:
         check_price(self.ingress_per_gb, "ingress price per GB")
         check_price(self.egress_per_gb, "egress price per GB")
+        # A frozen dataclass: set the plain forms the way its own __init__ does.
+        object.__setattr__(self, "ingress_per_gb", canonical_price(self.ingress_per_gb))
+        object.__setattr__(self, "egress_per_gb", canonical_price(self.egress_per_gb))
         if self.currency not in CURRENCY_CODES:
             raise PricingError(f"currency {self.currency!r} is not a supported ISO 4217 code")
         if not isinstance(self.gb_unit, GbUnit):
@@ -52,7 +68,8 @@ class PriceSettings:
 
 
 def check_price(price: Decimal, field: str) -> None:
-    """Refuse a price that is not a finite, non-negative Decimal with at most 8 decimal places.
+    """Refuse a price that is not a finite Decimal from 0 to MAX_PRICE_PER_GB with at most
+    8 decimal places.
 
     Raises:
         PricingError: names `field` and the value.
@@ -62,6 +79,10 @@ def check_price(price: Decimal, field: str) -> None:
     Traceback (most recent call last):
     ...
     chargeback.pricing._errors.PricingError: ingress price per GB -1 is negative
+    >>> check_price(Decimal("1E+400"), "ingress price per GB")
+    Traceback (most recent call last):
+    ...
+    chargeback.pricing._errors.PricingError: ingress price per GB 1E+400 is more than 1000000
     """
     if not isinstance(price, Decimal) or not price.is_finite():
         raise PricingError(f"{field} {price!r} is not a finite decimal number")
@@ -73,6 +94,25 @@ def check_price(price: Decimal, field: str) -> None:
         raise PricingError(
             f"{field} {price} has more than {MAX_PRICE_DECIMAL_PLACES} decimal places"
         )
+    if price > MAX_PRICE_PER_GB:
+        raise PricingError(f"{field} {price} is more than {MAX_PRICE_PER_GB}")
+
+
+def canonical_price(price: Decimal) -> Decimal:
+    """A checked price in plain form: no exponent above 0, at most 8 places, never -0.
+
+    Equal in value; only the form changes, so that prices print and store as plain decimals.
+
+    >>> [str(canonical_price(Decimal(text))) for text in ("-0", "1E+2", "0.10", "0E-30")]
+    ['0', '100', '0.10', '0E-8']
+    """
+    exponent = price.as_tuple().exponent
+    assert isinstance(exponent, int)  # check_price let only finite Decimals through
+    if exponent > 0:
+        price = price.quantize(Decimal(1))
+    elif exponent < -MAX_PRICE_DECIMAL_PLACES:
+        price = price.quantize(_EIGHT_PLACES)  # only zeros go: check_price saw to that
+    return abs(price)  # not negative, so abs() only turns -0 into 0
 
 
 def _has_more_places(price: Decimal) -> bool:
@@ -83,10 +123,15 @@ def _has_more_places(price: Decimal) -> bool:
 
 
 def parse_price(text: str, field: str) -> Decimal:
-    """Parse a price typed by a user ("0.12", "1e-3"); the result is checked like any price.
+    """Parse a price typed by a user in plain decimal notation ("0.12", "5", ".5").
+
+    Exponents ("1e-3") are refused: money is written out in full everywhere it is shown, and
+    "1e400" hid a number no report could price. The result is checked like any price and
+    comes in plain form ("-0" is 0).
 
     Raises:
-        PricingError: the text is not a number, or the number is not a valid price.
+        PricingError: the text is not a number, has an exponent or underscores, or the number
+            is not a valid price.
 
     >>> parse_price(" 0.09 ", "egress price per GB")
     Decimal('0.09')
@@ -95,14 +140,20 @@ def parse_price(text: str, field: str) -> Decimal:
     ...
     chargeback.pricing._errors.PricingError: egress price per GB 'ten' is not a number
     """
+    stripped = text.strip()
     try:
-        price = Decimal(text.strip())
+        price = Decimal(stripped)
     except InvalidOperation:
         raise PricingError(f"{field} {text!r} is not a number") from None
     if not price.is_finite():
         raise PricingError(f"{field} {text!r} is not a finite number")
+    if not _PLAIN_DECIMAL.fullmatch(stripped):
+        raise PricingError(
+            f"{field} {text!r} is not a plain decimal number: write it out without an exponent"
+            " or separators, e.g. 0.001"
+        )
     check_price(price, field)
-    return price
+    return canonical_price(price)
 
 
 def parse_currency(text: str) -> str:

@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Context, Decimal
 
-from chargeback.pricing import PriceSettings, costs_of_usage, sum_money, sums_of_money
+from chargeback.pricing import (
+    PriceSettings,
+    costs_of_usage,
+    round_half_up,
+    sum_money,
+    sums_of_money,
+)
 from chargeback.reports._model import (
+    PERCENT_DECIMAL_PLACES,
     SERVICE_ACCOUNT_COLUMN,
     TOTAL_COLUMN,
     Bucket,
@@ -25,7 +32,8 @@ from chargeback.reports._source import UsageGridLike, UsageSource
 from chargeback.reports.errors import ReportError
 from chargeback.usage import Direction
 
-_HUNDRED = Decimal(100)
+# Shares are at most 1 (3 digits once in percent): 5 digits more than the places kept.
+_SHARE_DIVISION = Context(prec=PERCENT_DECIMAL_PLACES + 5, rounding=ROUND_DOWN)
 _TAB_DIRECTIONS = {
     Tab.OVERALL: (Direction.INGRESS, Direction.EGRESS),
     Tab.INGRESS: (Direction.INGRESS,),
@@ -59,20 +67,97 @@ def build_report(
     buckets = period_buckets(query.period, query.as_of)
     prices = store.get_prices() if prices is None else prices
     grid = _bytes_grid(_fetch_usage(store, query, buckets), buckets)
-    shown = _filter_and_sort(_lines(query.tab, query.metric, grid, prices, len(buckets)), query)
-    exported = _export_lines(query, grid, prices, len(buckets), shown)
+    if query.metric is Metric.PERCENTAGE:
+        view = _percentage_view(query, grid, prices, len(buckets))
+    else:
+        view = _value_view(query, grid, prices, len(buckets))
     return Report(
         query=query,
         first_day=buckets[0].first_day,
         last_day=buckets[-1].last_day,
         buckets=buckets,
-        rows=_rows(shown),
-        column_totals=_column_totals(shown, len(buckets), _zero(query.metric)),
-        grand_total=_sum((line.total for line in shown), _zero(query.metric)),
+        rows=_rows(view.shown),
+        column_totals=view.column_totals,
+        grand_total=view.grand_total,
         unit=_unit(query.metric, prices),
         prices=prices,
-        export_rows=None if exported is None else _rows(exported),
+        export_rows=None if view.exported is None else _rows(view.exported),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """The lines a report shows, their totals, and the same lines in the exported metric
+    (None when that is the metric shown)."""
+
+    shown: list[_Line]
+    column_totals: tuple[Cell, ...]
+    grand_total: Cell
+    exported: list[_Line] | None
+
+
+def _value_view(
+    query: ReportQuery, grid: BytesGrid, prices: PriceSettings, bucket_count: int
+) -> _View:
+    """A view of cost or bytes: totals are exact sums of the shown lines."""
+    shown = _filter_and_sort(_lines(query.tab, query.metric, grid, prices, bucket_count), query)
+    zero = _zero(query.metric)
+    export_metric = _export_metric(query.tab)
+    exported = None
+    if query.metric is not export_metric:
+        exported = _in_order_of(shown, _lines(query.tab, export_metric, grid, prices, bucket_count))
+    return _View(
+        shown,
+        _column_totals(shown, bucket_count, zero),
+        _sum((line.total for line in shown), zero),
+        exported,
+    )
+
+
+def _percentage_view(
+    query: ReportQuery, grid: BytesGrid, prices: PriceSettings, bucket_count: int
+) -> _View:
+    """Shares of the exported metric (cost on Overall Cost, bytes on Ingress and Egress).
+
+    Every cell is a share of its whole column over all accounts, before the filter. A total
+    is the share of the shown lines' exact sum, never a sum of rounded shares: with nothing
+    filtered out it is exactly 100 (0 in a column without usage).
+    """
+    export_metric = _export_metric(query.tab)
+    values = _lines(query.tab, export_metric, grid, prices, bucket_count)
+    zero = _zero(export_metric)
+    column_wholes = _column_totals(values, bucket_count, zero)
+    whole = _sum((line.total for line in values), zero)
+    shares = [
+        _Line(
+            line.service_account,
+            tuple(
+                _share(cell, total) for cell, total in zip(line.cells, column_wholes, strict=True)
+            ),
+            _share(line.total, whole),
+        )
+        for line in values
+    ]
+    shown = _filter_and_sort(shares, query)
+    exported = _in_order_of(shown, values)
+    column_parts = _column_totals(exported, bucket_count, zero)
+    return _View(
+        shown,
+        tuple(_share(part, total) for part, total in zip(column_parts, column_wholes, strict=True)),
+        _share(_sum((line.total for line in exported), zero), whole),
+        exported,
+    )
+
+
+def _export_metric(tab: Tab) -> Metric:
+    """What the CSV carries (spec 5), and what percentages share: cost on Overall Cost."""
+    return Metric.COST if tab is Tab.OVERALL else Metric.BYTES
+
+
+def _in_order_of(shown: Sequence[_Line], lines: Iterable[_Line]) -> list[_Line]:
+    """`lines` of the accounts in `shown`, in the order of `shown`."""
+    by_name = {line.service_account: line for line in lines}
+    return [by_name[line.service_account] for line in shown]
 
 
 def check_query(query: ReportQuery) -> None:
@@ -132,10 +217,7 @@ def _bucket_positions(bucket_starts: Sequence[date], buckets: Sequence[Bucket]) 
 def _lines(
     tab: Tab, metric: Metric, grid: BytesGrid, prices: PriceSettings, bucket_count: int
 ) -> list[_Line]:
-    """Every service account with usage on `tab`, its cells in `metric`, exact."""
-    if metric is Metric.PERCENTAGE:
-        base = Metric.COST if tab is Tab.OVERALL else Metric.BYTES
-        return _percentages(_lines(tab, base, grid, prices, bucket_count), bucket_count)
+    """Every service account with usage on `tab`, its cells in `metric` (cost or bytes), exact."""
     accounts = sorted({name for d in _TAB_DIRECTIONS[tab] for name in grid[d]})
     if metric is Metric.BYTES:
         return [_byte_line(tab, account, grid, bucket_count) for account in accounts]
@@ -182,27 +264,21 @@ def _cost_lines(
     ]
 
 
-def _percentages(lines: Sequence[_Line], bucket_count: int) -> list[_Line]:
-    """Each cell as a share of its column's total over all accounts (before any filter)."""
-    column_totals = _column_totals(lines, bucket_count, Decimal(0))
-    grand_total = _sum((line.total for line in lines), Decimal(0))
-    return [
-        _Line(
-            line.service_account,
-            tuple(
-                _share(cell, whole) for cell, whole in zip(line.cells, column_totals, strict=True)
-            ),
-            _share(line.total, grand_total),
-        )
-        for line in lines
-    ]
-
-
 def _share(part: Cell, whole: Cell) -> Decimal:
-    # A bucket where nobody used anything (or everything was free) has no shares: 0 %, not an error.
+    """100 * part / whole, rounded half-up to PERCENT_DECIMAL_PLACES exactly as if computed
+    with every digit; 0 where `whole` is 0 (nobody used anything, or everything was free).
+
+    The quotient is cut (not rounded) a few digits past the places kept: the cut part lies
+    below one unit of a digit finer than any half-way point, so the one rounding that
+    follows lands where the exact value would.
+
+    >>> _share(1, 3), _share(2, 3), _share(1, 8_000_000), _share(0, 0)
+    (Decimal('33.333333'), Decimal('66.666667'), Decimal('0.000013'), Decimal('0'))
+    """
     if whole == 0:
         return Decimal(0)
-    return _HUNDRED * Decimal(part) / Decimal(whole)
+    cut = _SHARE_DIVISION.divide(Decimal(part), Decimal(whole)).scaleb(2)
+    return round_half_up(cut, PERCENT_DECIMAL_PLACES)
 
 
 def _filter_and_sort(lines: Sequence[_Line], query: ReportQuery) -> list[_Line]:
@@ -243,24 +319,6 @@ def name_key(name: str) -> tuple[str, str]:
     ['a', 'B', 'b']
     """
     return (name.casefold(), name)
-
-
-def _export_lines(
-    query: ReportQuery,
-    grid: BytesGrid,
-    prices: PriceSettings,
-    bucket_count: int,
-    shown: Sequence[_Line],
-) -> list[_Line] | None:
-    """The shown rows in the metric the CSV carries (spec 5), or None if that is the shown one."""
-    export_metric = Metric.COST if query.tab is Tab.OVERALL else Metric.BYTES
-    if query.metric is export_metric:
-        return None
-    by_name = {
-        line.service_account: line
-        for line in _lines(query.tab, export_metric, grid, prices, bucket_count)
-    }
-    return [by_name[line.service_account] for line in shown]
 
 
 def _rows(lines: Iterable[_Line]) -> tuple[ReportRow, ...]:

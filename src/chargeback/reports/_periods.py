@@ -45,7 +45,8 @@ def _monthly_buckets(month_count: int, as_of: date) -> tuple[Bucket, ...]:
     firsts.reverse()
     return tuple(
         Bucket(
-            label=first.strftime("%Y-%m"),
+            # Not strftime("%Y"): it does not pad years before 1000 on every platform.
+            label=first.isoformat()[:7],
             first_day=first,
             # The as-of month counts only up to the as-of date itself.
             last_day=min(as_of, _add_months(first, 1) - timedelta(days=1)),

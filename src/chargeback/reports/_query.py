@@ -17,6 +17,7 @@ from chargeback.reports._model import (
     ReportQuery,
     SortOrder,
     Tab,
+    check_as_of,
 )
 from chargeback.reports.errors import ReportError
 
@@ -93,9 +94,7 @@ def _parse_as_of(as_of: str | None, zone: str, today: date | None) -> date:
         parsed = date.fromisoformat(text)
     except ValueError:
         raise ReportError(f"bad as-of date {as_of!r}: use YYYY-MM-DD, e.g. 2026-03-31") from None
-    if parsed.year < 2:
-        # The longest period reaches 11 months back; year 1 has no months before it.
-        raise ReportError(f"as-of date {as_of!r} is too early: use a year from 0002 on")
+    check_as_of(parsed)  # ReportQuery checks again; here the error comes before any other
     return parsed
 
 
@@ -110,12 +109,12 @@ def parse_sort(sort: str | None) -> SortOrder:
     """
     if sort is None or not sort.strip():
         return SortOrder()
-    column, _, direction = sort.strip().rpartition(":")
-    if not column:
+    column, colon, direction = sort.strip().rpartition(":")
+    if not colon:
         column, direction = direction, ""
     column = column.strip()
     if not column:
-        raise ReportError(f"bad sort {sort!r}: use COLUMN[:asc|:desc]")
+        raise ReportError(f"bad sort {sort!r}: the column is missing; use COLUMN[:asc|:desc]")
     if direction.strip().lower() not in ("", "asc", "desc"):
         raise ReportError(f"bad sort direction {direction!r} in {sort!r}: use asc or desc")
     if column.lower() in (SERVICE_ACCOUNT_COLUMN, TOTAL_COLUMN):

@@ -6,15 +6,17 @@ Usage is kept per (cluster, service account, topic, direction, 15-minute UTC win
 local-day and local-month rollups, kept in step with it by every write, answer reports.
 """
 
-from chargeback.store._errors import RecordsRefusedError, StoreError
+from chargeback.store._errors import RecordError, RecordsRefusedError, StoreError
 from chargeback.store._rollups import UsageGrid
 from chargeback.store._rows import ApiTokenRow, GatewayUserRow, ImportResult, UsageTotal, UserRow
-from chargeback.store._store import Store, open_store
+from chargeback.store._store import ImportPhase, Store, open_store
 
 __all__ = [
     "ApiTokenRow",
     "GatewayUserRow",
+    "ImportPhase",
     "ImportResult",
+    "RecordError",
     "RecordsRefusedError",
     "Store",
     "StoreError",

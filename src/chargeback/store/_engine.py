@@ -42,7 +42,12 @@ def parse_store_url(url: str) -> URL:
 
 
 def create_store_engine(url: URL) -> Engine:
-    """Create the engine for `url`; for a SQLite file, create its folder and switch on WAL."""
+    """Create the engine for `url`; for a SQLite file, create its folder and switch on WAL.
+
+    Raises:
+        StoreError: the folder of a SQLite file cannot be created (a file is in the way, no
+            permission, a read-only or virtual file system).
+    """
     if url.get_backend_name() == "postgresql":
         return sa.create_engine(url, pool_pre_ping=True)
     database = url.database or ""
@@ -54,11 +59,26 @@ def create_store_engine(url: URL) -> Engine:
         )
     else:
         if not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_folder_of(Path(database).expanduser(), url)
         engine = sa.create_engine(url)
     sa.event.listen(engine, "connect", _configure_sqlite_connection)
     sa.event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
+
+
+def _create_folder_of(database: Path, url: URL) -> None:
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror
+        if isinstance(error, FileExistsError):
+            reason = "a file of that name is in the way"
+        elif isinstance(error, NotADirectoryError):
+            reason = "a part of its path is a file, not a folder"
+        raise StoreError(
+            f"cannot open the SQLite store {url.render_as_string(hide_password=True)!r}: "
+            f"cannot create the folder {error.filename or database.parent}: {reason}"
+        ) from None
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

@@ -14,3 +14,16 @@ class RecordsRefusedError(StoreError, UsageRefusedError):
     A `UsageRefusedError` too, so that a sink's caller (the gateway) knows that retrying the
     same records cannot help, without importing the store.
     """
+
+
+class RecordError(StoreError):
+    """One record of a write was refused, so nothing of the write was stored.
+
+    `record_number` counts the write's records from 1; `reason` is the message without the
+    "where" in front, for callers that name the record another way (a file's line).
+    """
+
+    def __init__(self, where: str, record_number: int, reason: str) -> None:
+        super().__init__(f"{where}, record {record_number}: {reason}")
+        self.record_number = record_number
+        self.reason = reason

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from chargeback.store import _tables as t
+from chargeback.store._errors import StoreError
 from chargeback.store._rows import UsageTotal
 from chargeback.store._usage_writes import add_day_sums
 from chargeback.store._zones import (
@@ -30,7 +31,7 @@ from chargeback.store._zones import (
     month_start,
     offset_segments,
 )
-from chargeback.usage import Direction
+from chargeback.usage import MAX_BYTES, Direction
 
 _DIRECTIONS = {direction.value: direction for direction in Direction}
 _Row = tuple[Any, ...]
@@ -80,17 +81,41 @@ def materialize(connection: Connection, zone: str) -> bool:
         return False
     window = t.usage.c.window_start_utc_s
     first_s, last_s = connection.execute(sa.select(sa.func.min(window), sa.func.max(window))).one()
-    if first_s is None:
-        pass
-    elif connection.dialect.name == "postgresql":
-        _build_days_in_sql(connection, zone, first_s, last_s)
-        _build_months_in_sql(connection, zone)
-    else:
-        _build_days(connection, zone, first_s, last_s)
+    if first_s is not None:
+        _build(connection, zone, first_s, last_s)
     connection.execute(
         sa.insert(t.rollup_zones).values(zone=zone, materialized_at_utc=datetime.now(UTC))
     )
     return True
+
+
+def _build(connection: Connection, zone: str, first_s: int, last_s: int) -> None:
+    """Build `zone`'s day and month rollups from the raw usage of `first_s` to `last_s`.
+
+    Raises:
+        StoreError: a local day or month of one key would hold more than MAX_BYTES. Writes
+            keep the sums of the zones already built within it, but a zone's days cut the
+            UTC windows differently, so a new zone can meet a sum no other zone has.
+    """
+    try:
+        if connection.dialect.name == "postgresql":
+            _build_days_in_sql(connection, zone, first_s, last_s)
+            _build_months_in_sql(connection, zone)
+        else:
+            _build_days(connection, zone, first_s, last_s)
+    except sa.exc.DBAPIError as error:
+        if not _is_integer_overflow(error):
+            raise
+        raise StoreError(
+            f"cannot build the rollups of time zone {zone!r}: the bytes of one service "
+            f"account in one local day or month would pass {MAX_BYTES} (2**63 - 1), the most "
+            "the store can count"
+        ) from error
+
+
+def _is_integer_overflow(error: sa.exc.DBAPIError) -> bool:
+    # PostgreSQL: numeric_value_out_of_range ("bigint out of range"); SQLite's sum() says so.
+    return getattr(error.orig, "sqlstate", None) == "22003" or "integer overflow" in str(error.orig)
 
 
 def _build_days(connection: Connection, zone: str, first_s: int, last_s: int) -> None:

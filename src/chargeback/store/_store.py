@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
@@ -22,7 +22,7 @@ from chargeback.store._engine import (
     parse_store_url,
     write_transaction,
 )
-from chargeback.store._errors import RecordsRefusedError, StoreError
+from chargeback.store._errors import RecordError, RecordsRefusedError, StoreError
 from chargeback.store._rollups import UsageGrid
 from chargeback.store._rows import ApiTokenRow, GatewayUserRow, ImportResult, UsageTotal, UserRow
 from chargeback.store._usage_writes import (
@@ -34,11 +34,12 @@ from chargeback.store._usage_writes import (
     sum_records,
 )
 from chargeback.store._zones import load_zone
-from chargeback.usage import UsageRecord, read_usage_file
+from chargeback.usage import UsageFileError, UsageRecord, digest_usage_file, read_usage_file
 
 _PRICES_ROW_ID = 1
 DEFAULT_ZONE = "UTC"
-_HASH_BLOCK_BYTES = 1 << 20
+_READ_BLOCK_BYTES = 1 << 20
+ImportPhase = Literal["checking", "importing"]
 
 
 def open_store(url: str) -> Store:
@@ -53,7 +54,10 @@ def open_store(url: str) -> Store:
         migrate(engine)
     except sa.exc.SQLAlchemyError as error:
         engine.dispose()
-        raise StoreError(f"cannot open the store at {_shown(parsed)}: {error}") from error
+        # The driver's own message (SQLAlchemy's adds a link and the SQL), on one line.
+        reason = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+        one_line = " ".join(str(reason).split())
+        raise StoreError(f"cannot open the store at {_shown(parsed)}: {one_line}") from error
     store = Store(engine, parsed)
     store._build_default_zone_while_empty()
     return store
@@ -87,7 +91,7 @@ class Store:
         """
         try:
             totals = sum_records(records, f"batch {batch_id!r}")
-        except StoreError as error:
+        except RecordError as error:
             raise RecordsRefusedError(str(error), refused_records(records)) from None
         with self._writing() as connection:
             if not claim_batch(connection, batch_id, len(records)):
@@ -108,7 +112,9 @@ class Store:
         read (a bad line of a file) aborts the import; nothing of it is kept.
 
         Raises:
-            StoreError: a record is invalid or the database failed.
+            RecordError: a record is invalid, or bytes add up past MAX_BYTES (its number
+                counts from the first record of the stream).
+            StoreError: the database failed, or stored bytes plus new ones pass MAX_BYTES.
         """
         with self._writing() as connection:
             if not claim_batch(connection, batch_id, 0):
@@ -116,7 +122,8 @@ class Store:
             record_count = 0
             iterator = iter(records)
             while chunk := list(islice(iterator, WRITE_CHUNK_ROWS)):
-                add_usage(connection, sum_records(chunk, f"import {batch_id!r}"))
+                totals = sum_records(chunk, f"import {batch_id!r}", record_count + 1)
+                add_usage(connection, totals)
                 record_count += len(chunk)
                 if progress is not None:
                     progress(record_count)
@@ -124,37 +131,59 @@ class Store:
         return True
 
     def import_usage_file(
-        self, path: Path, progress: Callable[[int, int], None] | None = None
+        self, path: Path, progress: Callable[[ImportPhase, int, int], None] | None = None
     ) -> ImportResult:
-        """Import a usage file (spec section 7) once: its batch id is the SHA-256 of its bytes.
+        """Import a usage file (spec section 7) once: its identity is its records, not its bytes.
 
-        `progress(lines_done, lines_total)` is called as the import goes on.
+        The file is read twice. First every line is checked and the records are digested
+        (`digest_usage_file`) before any lock is taken, so a bad line never holds up the
+        gateway's writes. Then it is written in one transaction as batch
+        `file-records:<count>:<digest>`, so a file saved again with other line ends, blank
+        lines, row order or UTC offsets is not counted twice. `progress(phase, lines_done,
+        lines_total)` is called as each pass goes on, phase "checking" then "importing".
 
         Raises:
-            UsageFileError: a line is bad (its number and reason are in the message); nothing
-                of the file is imported.
-            StoreError: the database failed.
+            UsageFileError: a line is bad, or its bytes add up past MAX_BYTES (its number and
+                the reason are in the message); nothing of the file is imported.
+            StoreError: the database failed, or bytes stored before plus the file's would
+                pass MAX_BYTES (the message names the lines being written).
         """
-        digest, lines_total = _hash_and_count_lines(path)
-        batch_id = f"file-sha256:{digest}"
-        records_read = 0
-        lines_done = 0
+        lines_total = _count_lines(path)
+
+        def checked(line_number: int) -> None:
+            if progress is not None:
+                progress("checking", line_number, lines_total)
+
+        digest = digest_usage_file(path, checked)
+        batch_id = f"file-records:{digest.record_count}:{digest.records_sha256_sum}"
+        chunk_lines: list[int] = []  # the line of each record of the chunk being written
+        records_before_chunk = 0
 
         def records() -> Iterator[UsageRecord]:
-            nonlocal records_read, lines_done
             for line_number, record in read_usage_file(path):
-                records_read += 1
-                lines_done = line_number
+                chunk_lines.append(line_number)
                 yield record
 
-        def report(_records_written: int) -> None:
+        def written(records_written: int) -> None:
+            nonlocal records_before_chunk
             if progress is not None:
-                progress(lines_done, lines_total)
+                progress("importing", chunk_lines[-1], lines_total)
+            records_before_chunk = records_written
+            chunk_lines.clear()
 
-        is_new = self.import_usage(records(), batch_id, report)
+        try:
+            is_new = self.import_usage(records(), batch_id, written)
+        except RecordError as error:
+            line_number = chunk_lines[error.record_number - records_before_chunk - 1]
+            raise UsageFileError(path, line_number, error.reason) from None
+        except StoreError as error:
+            if not chunk_lines:
+                raise
+            lines = f"lines {chunk_lines[0]} to {chunk_lines[-1]}"
+            raise StoreError(f"{path}, {lines}: {error}") from error
         if is_new and progress is not None:
-            progress(lines_total, lines_total)
-        return ImportResult(batch_id=batch_id, records_read=records_read, is_new=is_new)
+            progress("importing", lines_total, lines_total)
+        return ImportResult(batch_id=batch_id, records_read=digest.record_count, is_new=is_new)
 
     def has_batch(self, batch_id: str) -> bool:
         """Tell whether `batch_id` was written (a gateway checking a retried flush, a test)."""
@@ -406,15 +435,17 @@ def _shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _hash_and_count_lines(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
+def _count_lines(path: Path) -> int:
+    """Count the lines of `path` (a last line without a line end counts), for progress."""
     lines = 0
     last_block = b""
-    with path.open("rb") as file:
-        while block := file.read(_HASH_BLOCK_BYTES):
-            digest.update(block)
-            lines += block.count(b"\n")
-            last_block = block
+    try:
+        with path.open("rb") as file:
+            while block := file.read(_READ_BLOCK_BYTES):
+                lines += block.count(b"\n")
+                last_block = block
+    except OSError as error:
+        raise UsageFileError(path, 0, f"cannot read the file: {error.strerror}") from None
     if last_block and not last_block.endswith(b"\n"):
         lines += 1
-    return digest.hexdigest(), lines
+    return lines

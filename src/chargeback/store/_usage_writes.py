@@ -7,8 +7,9 @@ never disagree and a batch id is stored exactly when its rows are.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -16,9 +17,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from chargeback.store import _tables as t
-from chargeback.store._errors import StoreError
-from chargeback.store._zones import day_start, local_day_of, month_number
-from chargeback.usage import WINDOW_SECONDS, Direction, UsageRecord
+from chargeback.store._errors import RecordError, StoreError
+from chargeback.store._zones import day_start, local_day_of, month_number, month_start
+from chargeback.usage import (
+    MAX_BYTES,
+    USAGE_ENDS_BEFORE_UTC,
+    WINDOW_SECONDS,
+    Direction,
+    UsageRecord,
+    name_fault,
+)
 
 # (cluster, service_account, topic, direction, window_start_utc_s)
 RawKey = tuple[str, str, str, str, int]
@@ -28,63 +36,97 @@ RollupKey = tuple[str, str, str, int]
 _DIRECTION_TEXT: dict[object, str] = {direction: direction.value for direction in Direction}
 # Rows per INSERT statement list: bounds memory while importing millions of rows.
 WRITE_CHUNK_ROWS = 20_000
+_NAME_FIELDS = ("cluster", "service_account", "topic")
+_ENDS_BEFORE_S = int(USAGE_ENDS_BEFORE_UTC.timestamp())
+_BYTES_LIMIT = f"{MAX_BYTES} (2**63 - 1), the most the store can count"
 
 
-def check_record(record: UsageRecord, where: str, windows: dict[datetime, int]) -> RawKey:
-    """Return the raw key of a valid record; `windows` caches checked window starts.
+def check_record(record: UsageRecord, windows: dict[datetime, int], names: set[str]) -> RawKey:
+    """Return the raw key of a valid record.
+
+    `windows` and `names` remember the window starts and names already found valid: a batch
+    repeats them thousands of times.
 
     Raises:
-        StoreError: the record is invalid; the message starts with `where`.
+        StoreError: the record is invalid; the message is the reason.
     """
     cluster, account, topic = record.cluster, record.service_account, record.topic
-    if not (type(cluster) is str and cluster and type(account) is str and account):
-        _refuse_names(record, where)
-    if not (type(topic) is str and topic):
-        _refuse_names(record, where)
+    # type(), not isinstance(): a str subclass could hash and compare as it pleases.
+    if not (
+        type(cluster) is str
+        and cluster in names
+        and type(account) is str
+        and account in names
+        and type(topic) is str
+        and topic in names
+    ):
+        _check_names(record, names)
     direction = _DIRECTION_TEXT.get(record.direction)
     if direction is None:
-        raise StoreError(f"{where}: direction {record.direction!r} is not ingress or egress")
+        raise StoreError(f"direction {record.direction!r} is not ingress or egress")
     byte_count = record.bytes
     if type(byte_count) is not int or byte_count < 0:
-        raise StoreError(f"{where}: bytes {byte_count!r} is not a non-negative integer")
+        raise StoreError(f"bytes {byte_count!r} is not a non-negative integer")
+    if byte_count > MAX_BYTES:
+        raise StoreError(f"bytes {byte_count} is more than {_BYTES_LIMIT}")
     window = record.window_start_utc
     window_s = windows.get(window)
     if window_s is None:
-        window_s = windows[window] = _window_seconds(window, where)
+        window_s = windows[window] = _window_seconds(window)
     return (cluster, account, topic, direction, window_s)
 
 
-def _refuse_names(record: UsageRecord, where: str) -> None:
-    for field in ("cluster", "service_account", "topic"):
+def _check_names(record: UsageRecord, names: set[str]) -> None:
+    for field in _NAME_FIELDS:
         value = getattr(record, field)
-        if not isinstance(value, str) or not value:
-            raise StoreError(f"{where}: {field} {value!r} is not a non-empty string")
+        fault = name_fault(value) if type(value) is str else "is not a non-empty string"
+        if fault is not None:
+            raise StoreError(f"{field} {value!r} {fault}")
+        names.add(value)
 
 
-def _window_seconds(window_start_utc: datetime, where: str) -> int:
+def _window_seconds(window_start_utc: datetime) -> int:
     if not isinstance(window_start_utc, datetime) or window_start_utc.tzinfo is None:
-        raise StoreError(f"{where}: window start {window_start_utc!r} has no time zone")
+        raise StoreError(f"window start {window_start_utc!r} has no time zone")
     seconds = window_start_utc.timestamp()
     if seconds < 0:
-        raise StoreError(f"{where}: window start {window_start_utc.isoformat()} is before 1970")
+        raise StoreError(f"window start {window_start_utc.isoformat()} is before 1970")
+    if seconds >= _ENDS_BEFORE_S:
+        raise StoreError(
+            f"window start {window_start_utc.isoformat()} is not before "
+            f"{USAGE_ENDS_BEFORE_UTC.isoformat()}, the latest usage the store keeps"
+        )
     if seconds % WINDOW_SECONDS:
         raise StoreError(
-            f"{where}: window start {window_start_utc.isoformat()} is not on a "
+            f"window start {window_start_utc.isoformat()} is not on a "
             f"{WINDOW_SECONDS // 60}-minute boundary"
         )
     return int(seconds)
 
 
-def sum_records(records: Iterable[UsageRecord], where: str) -> dict[RawKey, int]:
-    """Validate `records` and add up the bytes of records with the same key."""
-    totals: dict[RawKey, int] = defaultdict(int)
+def sum_records(
+    records: Iterable[UsageRecord], where: str, first_number: int = 1
+) -> dict[RawKey, int]:
+    """Validate `records` and add up the bytes of records with the same key.
+
+    Records are numbered from `first_number` in messages (an import passes its chunks here).
+
+    Raises:
+        RecordError: a record is invalid, or the bytes of its key add up past MAX_BYTES.
+    """
+    totals: dict[RawKey, int] = {}
     windows: dict[datetime, int] = {}
-    for number, record in enumerate(records, start=1):
+    names: set[str] = set()
+    for number, record in enumerate(records, start=first_number):
         try:
-            key = check_record(record, "", windows)
+            key = check_record(record, windows, names)
         except StoreError as error:
-            raise StoreError(f"{where}, record {number}{error}") from None
-        totals[key] += record.bytes
+            raise RecordError(where, number, str(error)) from None
+        total = totals.get(key, 0) + record.bytes
+        if total > MAX_BYTES:
+            reason = f"the bytes of {_describe_raw_key(key)} add up to {total}, more than "
+            raise RecordError(where, number, reason + _BYTES_LIMIT)
+        totals[key] = total
     return totals
 
 
@@ -96,12 +138,49 @@ def refused_records(records: Sequence[UsageRecord]) -> dict[int, str]:
     """
     refused: dict[int, str] = {}
     windows: dict[datetime, int] = {}
+    names: set[str] = set()
     for index, record in enumerate(records):
         try:
-            check_record(record, f"record {index + 1}", windows)
+            check_record(record, windows, names)
         except StoreError as error:
-            refused[index] = str(error)
+            refused[index] = f"record {index + 1}: {error}"
     return refused
+
+
+def _describe_raw_key(key: RawKey) -> str:
+    cluster, account, topic, direction, window_s = key
+    window = datetime.fromtimestamp(window_s, tz=UTC).isoformat()
+    return (
+        f"cluster {cluster!r}, service account {account!r}, topic {topic!r}, {direction}, "
+        f"window {window}"
+    )
+
+
+def _refuse_sums_past_the_limit(
+    sums: Mapping[RollupKey, int], zone_name: str, period_of: Callable[[int], str]
+) -> None:
+    """Refuse rollup sums that a BIGINT cannot hold; `period_of` names a key's day or month.
+
+    Raises:
+        StoreError: names the first such sum.
+    """
+    if not sums or max(sums.values()) <= MAX_BYTES:
+        return
+    for (cluster, account, direction, period), total in sums.items():
+        if total > MAX_BYTES:
+            raise StoreError(
+                f"the {direction} bytes of service account {account!r} on cluster "
+                f"{cluster!r} in {period_of(period)} ({zone_name}) would add up to {total}, "
+                f"more than {_BYTES_LIMIT}; nothing of this write was stored"
+            )
+
+
+def _local_day_text(day: int) -> str:
+    return f"local day {day_start(day).isoformat()}"
+
+
+def _local_month_text(month: int) -> str:
+    return f"local month {month_start(month).isoformat()[:7]}"
 
 
 def claim_batch(connection: Connection, batch_id: str, record_count: int) -> bool:
@@ -157,13 +236,21 @@ def add_to_rollups(connection: Connection, zone_name: str, totals: Mapping[RawKe
         if day is None:
             day = local_days[window_s] = local_day_of(zone, window_s)
         day_sums[(cluster, account, direction, day)] += byte_count
+    _refuse_sums_past_the_limit(day_sums, zone_name, _local_day_text)
     add_day_sums(connection, zone_name, day_sums.items())
 
 
 def add_day_sums(
     connection: Connection, zone_name: str, day_sums: Iterable[tuple[RollupKey, int]]
 ) -> None:
-    """Add bytes per (cluster, account, direction, local day) to `zone_name`'s rollups."""
+    """Add bytes per (cluster, account, direction, local day) to `zone_name`'s rollups.
+
+    Each key and day comes once in `day_sums`, within MAX_BYTES.
+
+    Raises:
+        StoreError: a local month's sum, or a stored day or month plus the new bytes, would
+            pass MAX_BYTES.
+    """
     if connection.dialect.name == "postgresql":
         _add_day_sums_as_cells(connection, zone_name, day_sums)
         return
@@ -186,6 +273,9 @@ def add_day_sums(
         if year_row is None:
             year_row = months[(cluster, account, direction, year)] = [0] * len(t.MONTH_COLUMNS)
         year_row[month_of_year] += sum(row)
+    _refuse_sums_past_the_limit(
+        {key: sum(row) for key, row in days.items()}, zone_name, _local_month_text
+    )
     _upsert_adding(connection, t.usage_days, _rollup_rows(zone_name, days))
     _upsert_adding(connection, t.usage_months, _rollup_rows(zone_name, months))
 
@@ -208,6 +298,7 @@ def _add_day_sums_as_cells(
             place = places[day] = (month_number(local_date), local_date.day - 1)
         day_cells.append((cluster, account, direction, place[0], place[1], byte_count))
         month_sums[(cluster, account, direction, place[0])] += byte_count
+    _refuse_sums_past_the_limit(month_sums, zone_name, _local_month_text)
     month_cells: list[tuple[object, ...]] = [
         (cluster, account, direction, month // 12, month % 12, byte_count)
         for (cluster, account, direction, month), byte_count in month_sums.items()
@@ -216,7 +307,7 @@ def _add_day_sums_as_cells(
         statement = _cells_upsert_sql(table)
         for start in range(0, len(cells), WRITE_CHUNK_ROWS):
             chunk = cells[start : start + WRITE_CHUNK_ROWS]
-            connection.exec_driver_sql(statement, (zone_name, *_columns(chunk)))
+            _execute_adding(connection, table, statement, (zone_name, *_columns(chunk)))
 
 
 def _cells_upsert_sql(table: sa.Table) -> str:
@@ -226,7 +317,7 @@ def _cells_upsert_sql(table: sa.Table) -> str:
     pivot = ", ".join(
         f"sum(CASE WHEN bucket = {index} THEN bytes ELSE 0 END)" for index in range(len(buckets))
     )
-    sums = ", ".join(f"{name} = {table.name}.{name} + excluded.{name}" for name in buckets)
+    sums = ", ".join(_checked_sum(table, name) for name in buckets)
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 (our names)
         f"SELECT %s::text, period, cluster, service_account, direction, {pivot} "
@@ -255,10 +346,7 @@ def _upsert_adding(connection: Connection, table: sa.Table, rows: list[tuple[obj
     statement = _upsert_sql(table, is_postgresql)
     for start in range(0, len(rows), WRITE_CHUNK_ROWS):
         chunk = rows[start : start + WRITE_CHUNK_ROWS]
-        if is_postgresql:
-            connection.exec_driver_sql(statement, _columns(chunk))
-        else:
-            connection.exec_driver_sql(statement, chunk)
+        _execute_adding(connection, table, statement, _columns(chunk) if is_postgresql else chunk)
 
 
 def _upsert_sql(table: sa.Table, is_postgresql: bool) -> str:
@@ -269,13 +357,46 @@ def _upsert_sql(table: sa.Table, is_postgresql: bool) -> str:
         values = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from our tables)
     else:
         values = f"VALUES ({', '.join(['?'] * len(columns))})"
-    sums = ", ".join(
-        f"{name} = {table.name}.{name} + excluded.{name}" for name in columns if name not in keys
-    )
+    sums = ", ".join(_checked_sum(table, name) for name in columns if name not in keys)
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) {values} "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sums}"
     )
+
+
+def _checked_sum(table: sa.Table, name: str) -> str:
+    """`name = stored + new`, or NULL where the sum would pass MAX_BYTES.
+
+    Neither database adds safely on its own (SQLite turns an overflowing sum into an inexact
+    REAL, PostgreSQL raises an error that names no row), and neither can raise an error from
+    an expression; every count column is NOT NULL, so the NULL makes the statement fail.
+    """
+    stored, new = f"{table.name}.{name}", f"excluded.{name}"
+    return f"{name} = CASE WHEN {new} > {MAX_BYTES} - {stored} THEN NULL ELSE {stored} + {new} END"
+
+
+_COUNTED_PER = {
+    "usage": "cluster, service account, topic, direction and window",
+    "usage_days": "cluster, service account, direction and local day",
+    "usage_months": "cluster, service account, direction and local month",
+}
+
+
+def _execute_adding(
+    connection: Connection, table: sa.Table, statement: str, parameters: Sequence[Any]
+) -> None:
+    """Run an upsert built with `_checked_sum`; its NOT NULL failure means an overflow.
+
+    Raises:
+        StoreError: the stored bytes of some key plus the new ones would pass MAX_BYTES.
+    """
+    try:
+        connection.exec_driver_sql(statement, parameters)
+    except sa.exc.IntegrityError as error:
+        raise StoreError(
+            f"the bytes already stored for one {_COUNTED_PER[table.name]} plus the new ones "
+            f"would pass {_BYTES_LIMIT}; nothing of this write was stored"
+        ) from error
 
 
 def _columns(rows: list[tuple[object, ...]]) -> tuple[list[object], ...]:

@@ -1,32 +1,42 @@
 """Reading usage files (spec section 7): CSV with a fixed header, or JSON Lines with its keys.
 
 Files are read line by line, so a file of millions of rows is never held in memory.
+`digest_usage_file` names a file's content by its records, so that a file saved again with
+another layout (line ends, blank lines, row order, offsets) is still the same usage.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from chargeback.errors import ChargebackError
 from chargeback.usage._records import (
+    MAX_BYTES,
+    USAGE_ENDS_BEFORE_UTC,
     ClusterName,
     Direction,
     Principal,
     TopicName,
     UsageRecord,
+    name_fault,
     window_start,
 )
 
 USAGE_FILE_FIELDS = ("timestamp", "cluster", "service_account", "topic", "direction", "bytes")
-# The largest count a BIGINT column holds; anything above is surely a corrupt row.
-MAX_BYTES = 2**63 - 1
 _JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# The records' digests are added modulo 2**256: the sum does not depend on their order.
+_DIGEST_MODULUS = 2**256
+# How often (in records) digest_usage_file reports progress.
+_PROGRESS_EVERY_RECORDS = 20_000
 
 # Makes the error of the line being read from a reason.
 _Fail = Callable[[str], "UsageFileError"]
@@ -42,6 +52,22 @@ class UsageFileError(ChargebackError):
         self.reason = reason
 
 
+@dataclass(frozen=True, slots=True)
+class UsageFileDigest:
+    """What a usage file says, independent of its layout; see `digest_usage_file`.
+
+    `records_sha256_sum` is 64 hex digits; `last_line` is the line number of the last record.
+    """
+
+    records_sha256_sum: str
+    record_count: int
+    last_line: int
+
+
+# One row of a file: its line number, its exact instant (UTC) and its record.
+_Row = tuple[int, datetime, UsageRecord]
+
+
 def read_usage_file(path: Path) -> Iterator[tuple[int, UsageRecord]]:
     """Yield (line number, record) for every row of a CSV or JSON Lines usage file.
 
@@ -50,8 +76,48 @@ def read_usage_file(path: Path) -> Iterator[tuple[int, UsageRecord]]:
 
     Raises:
         UsageFileError: at the first bad line (wrong header, bad JSON, bad timestamp or
-            direction, negative or non-integer bytes, missing or unknown field, not UTF-8).
+            direction, negative or non-integer bytes, a name that is empty or holds a control
+            character, missing or unknown field, not UTF-8).
     """
+    for line_number, _instant, record in _read_rows(path):
+        yield line_number, record
+
+
+def digest_usage_file(path: Path, progress: Callable[[int], None] | None = None) -> UsageFileDigest:
+    """Read and check the whole file; name its content by its records, not by its bytes.
+
+    Each row becomes one canonical line: the exact instant in microseconds since 1970 (UTC),
+    cluster, service account, topic, direction and bytes, joined by NUL (which no name may
+    hold). The digest is the sum, modulo 2**256, of the SHA-256 of every such line: the same
+    rows give the same digest whatever the line ends, blank lines, row order or UTC offsets
+    of the file, while a row added, removed, repeated or changed gives another one.
+    `progress` is called with the line number reached, every 20,000 records.
+
+    Raises:
+        UsageFileError: as `read_usage_file`.
+    """
+    digest_sum = 0
+    record_count = 0
+    last_line = 0
+    for last_line, instant, record in _read_rows(path):
+        canonical = "\0".join(
+            (
+                str((instant - _EPOCH) // _MICROSECOND),
+                record.cluster,
+                record.service_account,
+                record.topic,
+                record.direction.value,
+                str(record.bytes),
+            )
+        )
+        digest_sum += int.from_bytes(hashlib.sha256(canonical.encode("utf-8")).digest())
+        record_count += 1
+        if progress is not None and record_count % _PROGRESS_EVERY_RECORDS == 0:
+            progress(last_line)
+    return UsageFileDigest(f"{digest_sum % _DIGEST_MODULUS:064x}", record_count, last_line)
+
+
+def _read_rows(path: Path) -> Iterator[_Row]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as file:
             if _is_json_lines(path, file):
@@ -75,7 +141,7 @@ def _is_json_lines(path: Path, file: TextIO) -> bool:
     return first_line.lstrip().startswith("{")
 
 
-def _read_csv(path: Path, file: TextIO) -> Iterator[tuple[int, UsageRecord]]:
+def _read_csv(path: Path, file: TextIO) -> Iterator[_Row]:
     reader = csv.reader(file, strict=True)
     line_number = 1
     try:
@@ -95,20 +161,20 @@ def _read_csv(path: Path, file: TextIO) -> Iterator[tuple[int, UsageRecord]]:
                     f"expected {len(USAGE_FILE_FIELDS)} fields, found {len(row)}",
                 )
             fields = dict(zip(USAGE_FILE_FIELDS, row, strict=True))
-            yield line_number, _record(path, line_number, fields, bytes_from_text=True)
+            yield _row(path, line_number, fields, bytes_from_text=True)
     except csv.Error as error:
         raise UsageFileError(path, reader.line_num, f"bad CSV: {error}") from None
     except UnicodeDecodeError:
         raise UsageFileError(path, line_number + 1, "the file is not UTF-8 text") from None
 
 
-def _read_json_lines(path: Path, file: TextIO) -> Iterator[tuple[int, UsageRecord]]:
+def _read_json_lines(path: Path, file: TextIO) -> Iterator[_Row]:
     line_number = 0
     try:
         for line_number, line in enumerate(file, start=1):
             if not line.strip():
                 continue
-            yield line_number, _record(path, line_number, _json_object(path, line_number, line))
+            yield _row(path, line_number, _json_object(path, line_number, line))
     except UnicodeDecodeError:
         raise UsageFileError(path, line_number + 1, "the file is not UTF-8 text") from None
 
@@ -126,9 +192,9 @@ def _json_object(path: Path, line_number: int, line: str) -> dict[str, object]:
     return value
 
 
-def _record(
+def _row(
     path: Path, line_number: int, fields: Mapping[str, object], *, bytes_from_text: bool = False
-) -> UsageRecord:
+) -> _Row:
     def fail(reason: str) -> UsageFileError:
         return UsageFileError(path, line_number, reason)
 
@@ -138,19 +204,23 @@ def _record(
     names = {
         name: _name(fields[name], name, fail) for name in ("cluster", "service_account", "topic")
     }
-    return UsageRecord(
+    instant = _timestamp(fields["timestamp"], fail)
+    record = UsageRecord(
         cluster=ClusterName(names["cluster"]),
         service_account=Principal(names["service_account"]),
         topic=TopicName(names["topic"]),
         direction=_direction(fields["direction"], fail),
-        window_start_utc=window_start(_timestamp(fields["timestamp"], fail)),
+        window_start_utc=window_start(instant),
         bytes=_byte_count(fields["bytes"], fail, from_text=bytes_from_text),
     )
+    return line_number, instant, record
 
 
 def _name(value: object, field: str, fail: _Fail) -> str:
-    if not isinstance(value, str) or not value:
-        raise fail(f"{field} {value!r} is not a non-empty string")
+    fault = name_fault(value)
+    if fault is not None:
+        raise fail(f"{field} {value!r} {fault}")
+    assert isinstance(value, str)  # name_fault refuses anything else
     return value
 
 
@@ -171,6 +241,11 @@ def _timestamp(value: object, fail: _Fail) -> datetime:
         raise fail(f"timestamp {value!r} has no UTC offset (end it with Z or +hh:mm)")
     if instant < _EPOCH:
         raise fail(f"timestamp {value!r} is before 1970")
+    if instant >= USAGE_ENDS_BEFORE_UTC:
+        raise fail(
+            f"timestamp {value!r} is not before {USAGE_ENDS_BEFORE_UTC:%Y-%m-%dT%H:%M:%SZ}"
+            " (the latest usage the store keeps)"
+        )
     return instant
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,16 @@ from chargeback.errors import ChargebackError
 # 15 minutes: the coarsest window that still splits cleanly at every real time-zone offset
 # (all are whole multiples of 15 minutes), so a local day or month never cuts a window in two.
 WINDOW_SECONDS = 900
+# The most bytes one stored count holds: BIGINT on PostgreSQL, INTEGER on SQLite (2**63 - 1).
+# It bounds a single record and every sum the store keeps (a window, a local day or month).
+MAX_BYTES = 2**63 - 1
+# Usage must start before this instant. Python's calendar ends with the year 9999; a report
+# works out the local day of a window in zones up to 14 hours ahead of UTC and the first day
+# of the month after the last one it shows, so usage keeps a whole year clear of that end.
+USAGE_ENDS_BEFORE_UTC = datetime(9999, 1, 1, tzinfo=UTC)
+# Control characters (C0, DEL, C1) and lone surrogates: invisible, they break terminals and
+# CSV cells, PostgreSQL cannot store NUL, and a surrogate is not encodable text at all.
+_FORBIDDEN_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 Principal = NewType("Principal", str)
 """A service account: the authenticated principal of a Kafka connection."""
@@ -41,6 +52,27 @@ class UsageRecord:
     direction: Direction
     window_start_utc: datetime
     bytes: int
+
+
+def name_fault(value: object) -> str | None:
+    """Why `value` cannot be a cluster, service account or topic name; None if it can.
+
+    A name is a non-empty string without control characters (U+0000 to U+001F, U+007F to
+    U+009F) and without lone surrogates; every other character, spaces included, is kept.
+
+    >>> name_fault("team-a"), name_fault("")
+    (None, 'is not a non-empty string')
+    >>> name_fault("nul\\x00x")
+    'holds the control character U+0000'
+    """
+    if not isinstance(value, str) or not value:
+        return "is not a non-empty string"
+    forbidden = _FORBIDDEN_IN_NAMES.search(value)
+    if forbidden is None:
+        return None
+    character = forbidden.group()
+    kind = "lone surrogate" if "\ud800" <= character <= "\udfff" else "control character"
+    return f"holds the {kind} U+{ord(character):04X}"
 
 
 def window_start(instant: datetime) -> datetime:

@@ -45,6 +45,13 @@ def test_the_examples_in_the_docstrings_hold(module: object) -> None:
         ("currency", "XYZ", "currency 'XYZ' is not a supported ISO 4217 code"),
         ("currency", "US", "currency 'US' is not a supported ISO 4217 code"),
         ("gb_unit", "kibi", "GB size 'kibi' is neither 'decimal' nor 'binary'"),
+        ("ingress_per_gb", "1e400", "ingress price per GB '1e400' is not a plain decimal number"),
+        ("egress_per_gb", "1e100000", "'1e100000' is not a plain decimal number"),
+        ("egress_per_gb", "1E-3", "'1E-3' is not a plain decimal number: write it out"),
+        ("egress_per_gb", "0e-100000", "'0e-100000' is not a plain decimal number"),
+        ("egress_per_gb", "1_000", "'1_000' is not a plain decimal number"),
+        ("ingress_per_gb", "1000000.00000001", "ingress price per GB 1000000.00000001 is more"),
+        ("egress_per_gb", "99999999999", "egress price per GB 99999999999 is more than 1000000"),
     ],
 )
 def test_bad_price_input_is_refused_with_a_message_naming_it(
@@ -69,7 +76,45 @@ def test_trailing_zeros_beyond_8_places_are_not_extra_precision() -> None:
 
     # Then
     assert prices.ingress_per_gb == Decimal("0.12")
-    assert parse_prices(egress_per_gb="98765432109876543210987654321.12345678").egress_per_gb > 0
+    assert parse_prices(egress_per_gb="987654.1234567800").egress_per_gb == Decimal(
+        "987654.12345678"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [("-0", "0"), ("+0.00", "0.00"), ("-0.0", "0.0"), ("1000000", "1000000"), (".5", "0.5"),
+     ("1000000.00000000", "1000000.00000000"), ("7.", "7")],
+)  # fmt: skip
+def test_plain_prices_up_to_a_million_are_taken_and_minus_zero_is_zero(
+    text: str, printed: str
+) -> None:
+    # When
+    price = parse_prices(ingress_per_gb=text).ingress_per_gb
+
+    # Then: the value, no sign, and the form it prints and is stored in
+    assert price == Decimal(printed)
+    assert not price.is_signed()
+    assert f"{price:f}" == printed
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(Decimal("-0"), "0"), (Decimal("1E+2"), "100"), (Decimal("1E+6"), "1000000"),
+     (Decimal("0E-100000"), "0E-8"), (Decimal("0.120000000000"), "0.12000000")],
+)  # fmt: skip
+def test_prices_built_from_decimals_are_kept_in_plain_form(value: Decimal, shown: str) -> None:
+    # When
+    prices = PriceSettings(ingress_per_gb=value, egress_per_gb=value)
+
+    # Then
+    assert (str(prices.ingress_per_gb), str(prices.egress_per_gb)) == (shown, shown)
+    assert prices.ingress_per_gb == value
+
+
+def test_price_settings_refuse_a_price_above_a_million_however_they_are_built() -> None:
+    with pytest.raises(PricingError, match="ingress price per GB 1E\\+100000 is more than 1000000"):
+        PriceSettings(ingress_per_gb=Decimal("1e100000"))
 
 
 def test_fields_not_given_keep_their_current_value() -> None:

@@ -131,10 +131,11 @@ def test_overall_percentage_is_a_share_of_cost() -> None:
     # When
     report = build_report(source, query(Tab.OVERALL, Metric.PERCENTAGE))
 
-    # Then: 0.10 of 0.15 and 0.05 of 0.15
+    # Then: 0.10 of 0.15 and 0.05 of 0.15, to 6 places; the whole is exactly 100
     totals = {row.service_account: row.total for row in report.rows}
-    assert abs(totals["a"] - Decimal(200) / 3) < Decimal("1e-20")
-    assert abs(totals["b"] - Decimal(100) / 3) < Decimal("1e-20")
+    assert totals == {"a": Decimal("66.666667"), "b": Decimal("33.333333")}
+    assert report.grand_total == 100
+    assert report.column_totals[-1] == 100
 
 
 def test_a_bucket_without_usage_shows_zero_percent() -> None:
@@ -310,3 +311,46 @@ def test_bytes_on_the_overall_tab_are_refused() -> None:
 def test_a_sort_column_outside_the_period_is_refused() -> None:
     with pytest.raises(ReportError, match="unknown sort column '2026-03-11'"):
         build_report(source_of([]), query(sort=SortOrder("2026-03-11")))
+
+
+def test_a_share_half_way_between_millionths_of_a_percent_rounds_up() -> None:
+    # Given 1 byte of 200,000,000: exactly 0.0000005 %; the rest exactly 99.9999995 %
+    source = source_of(
+        [record("a", IN, utc(2026, 3, 10), 1), record("b", IN, utc(2026, 3, 10), 199_999_999)]
+    )
+
+    # When
+    report = build_report(source, query(Tab.INGRESS, Metric.PERCENTAGE))
+
+    # Then: each share rounded once, half-up; the column's total is its whole, 100
+    shares = {row.service_account: row.cells[-1] for row in report.rows}
+    assert shares == {"a": Decimal("0.000001"), "b": Decimal("100.000000")}
+    assert report.column_totals[-1] == Decimal(100)
+
+
+def test_a_share_just_below_half_way_rounds_down_however_many_digits_it_takes_to_see() -> None:
+    # Given a share of 0.0000005 % less 10**-38 %: 28 significant digits round it to half-way
+    part = 5 * 10**31 - 1
+    source = source_of(
+        [record("a", IN, utc(2026, 3, 10), part), record("b", IN, utc(2026, 3, 10), 10**40 - part)]
+    )
+
+    # When
+    report = build_report(source, query(Tab.INGRESS, Metric.PERCENTAGE))
+
+    # Then
+    shares = {row.service_account: row.total for row in report.rows}
+    assert shares["a"] == Decimal("0.000000")
+
+
+def test_a_filtered_percentage_total_is_the_share_of_the_rows_shown() -> None:
+    # Given three accounts of 1, 1 and 1 bytes: a third each
+    source = source_of([record(name, IN, utc(2026, 3, 10), 1) for name in ("ax", "bx", "c")])
+
+    # When
+    report = build_report(source, query(Tab.INGRESS, Metric.PERCENTAGE, filter_text="x"))
+
+    # Then: 2/3 of the whole, not 33.333333 + 33.333333
+    assert [row.total for row in report.rows] == [Decimal("33.333333")] * 2
+    assert report.grand_total == Decimal("66.666667")
+    assert report.column_totals[-1] == Decimal("66.666667")

@@ -116,3 +116,20 @@ def test_monthly_buckets_are_whole_calendar_months_but_the_last(as_of: date) -> 
         assert bucket.label == f"{bucket.first_day.year:04d}-{bucket.first_day.month:02d}"
     for bucket in buckets[:-1]:
         assert (bucket.last_day + timedelta(days=1)).day == 1
+
+
+@pytest.mark.parametrize(
+    ("period", "as_of", "labels"),
+    [
+        (PeriodName.YEAR_TO_DATE, date(2, 3, 5), ["0002-01", "0002-02", "0002-03"]),
+        (PeriodName.LAST_6_MONTHS, date(2, 2, 1), ["0001-09", "0001-10", "0001-11", "0001-12",
+                                                   "0002-01", "0002-02"]),
+        (PeriodName.LAST_7_DAYS, date(999, 1, 2), ["0998-12-27", "0998-12-28", "0998-12-29",
+                                                   "0998-12-30", "0998-12-31", "0999-01-01",
+                                                   "0999-01-02"]),
+    ],
+)  # fmt: skip
+def test_labels_of_years_before_1000_have_four_digits(
+    period: PeriodName, as_of: date, labels: list[str]
+) -> None:
+    assert [bucket.label for bucket in period_buckets(period, as_of)] == labels

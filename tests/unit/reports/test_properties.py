@@ -2,8 +2,10 @@
 
 import csv
 import io
+import math
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
+from fractions import Fraction
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -27,6 +29,7 @@ AS_OF = date(2026, 3, 10)
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu", "Pacific/Chatham",
          "Asia/Kolkata", "Australia/Lord_Howe"]  # fmt: skip
 NAMES = ["a", "A", "b", "team, x", 'q"uote', "Zürich", "=1+1", "-x", "@y", "\tz", "\rw"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUARTER_HOURS_IN_SPAN = 400 * 96  # from 2025-02-01, past the widest period and the as-of day
 
 records_strategy = st.lists(
@@ -116,43 +119,142 @@ def test_percentages_of_each_bucket_with_usage_sum_to_one_hundred(
         ReportQuery(tab, PeriodName.LAST_12_MONTHS, AS_OF, Metric.PERCENTAGE),
     )
 
-    # Then
-    for bucket_total in [*report.column_totals, report.grand_total]:
-        assert bucket_total == 0 or abs(Decimal(bucket_total) - 100) < Decimal("1e-20")
+    # Then: a total is the share of the whole, so exactly 100; the rounded cells come within
+    # half a millionth of a percent per row of it
+    for index, bucket_total in enumerate([*report.column_totals, report.grand_total]):
+        assert bucket_total in (0, 100)
+        cells = [(*row.cells, row.total)[index] for row in report.rows]
+        assert abs(sum(cells, Decimal(0)) - bucket_total) <= Decimal("0.0000005") * len(cells)
+
+
+def half_up_share(part: int, whole: int) -> Decimal:
+    """100 * part / whole to 6 places, halves up, in integers (no decimal context at all)."""
+    if whole == 0:
+        return Decimal(0)
+    millionths = Fraction(100 * 10**6 * part, whole)
+    return Decimal(math.floor(millionths + Fraction(1, 2))).scaleb(-6)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    records=records_strategy,
-    prices=prices_strategy,
-    tab=st.sampled_from(Tab),
+    records=st.lists(
+        st.builds(
+            lambda name, day, byte_count: record(
+                name, Direction.EGRESS, utc(2026, 3, 4) + timedelta(days=day), byte_count
+            ),
+            st.sampled_from(NAMES),
+            st.integers(0, 6),
+            st.integers(0, 10**30),
+        ),
+        max_size=30,
+    ),
     filter_text=st.sampled_from(["", "a", "Z", "x"]),
 )
-def test_the_export_equals_the_table(
-    records: list[UsageRecord], prices: PriceSettings, tab: Tab, filter_text: str
+def test_every_percentage_is_the_exact_share_rounded_half_up_to_six_places(
+    records: list[UsageRecord], filter_text: str
 ) -> None:
-    # Given the table in the metric the export carries
-    metric = Metric.COST if tab is Tab.OVERALL else Metric.BYTES
-    query = ReportQuery(tab, PeriodName.LAST_30_DAYS, AS_OF, metric, filter_text=filter_text)
-    report = build_report(source_of(records, prices), query)
+    # Given the bytes of each account and day, from the raw records
+    days = [AS_OF - timedelta(days=6 - n) for n in range(7)]
+    parts = {
+        (name, day): sum(
+            r.bytes
+            for r in records
+            if r.service_account == name and r.window_start_utc.date() == day
+        )
+        for name in NAMES
+        for day in days
+    }
+    day_wholes = [sum(parts[(name, day)] for name in NAMES) for day in days]
 
     # When
-    parsed = list(csv.reader(io.StringIO(to_csv(report).content.decode("utf-8"), newline="")))
+    report = build_report(
+        source_of(records),
+        ReportQuery(Tab.EGRESS, PeriodName.LAST_7_DAYS, AS_OF, Metric.PERCENTAGE,
+                    filter_text=filter_text),
+    )  # fmt: skip
 
-    # Then: same rows in the same order; numbers equal to the table's within output rounding
-    assert parsed[0] == ["Service account", *(b.label for b in report.buckets), "Total"]
-    assert len(parsed) == len(report.rows) + 1
-    for line, row in zip(parsed[1:], report.rows, strict=True):
-        assert line[0].removeprefix("'") == row.service_account
-        assert line[0].startswith("'") == row.service_account.startswith(
-            ("=", "+", "-", "@", "\t", "\r")
-        )
-        for text, value in zip(line[1:], [*row.cells, row.total], strict=True):
-            if metric is Metric.BYTES:
+    # Then
+    for row in report.rows:
+        mine = [parts[(row.service_account, day)] for day in days]
+        assert list(row.cells) == [
+            half_up_share(part, whole) for part, whole in zip(mine, day_wholes, strict=True)
+        ]
+        assert row.total == half_up_share(sum(mine), sum(day_wholes))
+    shown = {row.service_account for row in report.rows}
+    shown_parts = [sum(parts[(name, day)] for name in shown) for day in days]
+    assert list(report.column_totals) == [
+        half_up_share(part, whole) for part, whole in zip(shown_parts, day_wholes, strict=True)
+    ]
+    assert report.grand_total == half_up_share(sum(shown_parts), sum(day_wholes))
+
+
+every_view = st.sampled_from(
+    [(tab, metric) for tab in Tab for metric in Metric
+     if not (tab is Tab.OVERALL and metric is Metric.BYTES)]
+)  # fmt: skip
+sorts = st.builds(
+    SortOrder,
+    st.sampled_from(["total", "service_account", "2026-03-09", "2026-02-20"]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    records=records_strategy,
+    prices=prices_strategy,
+    view=every_view,
+    filter_text=st.sampled_from(["", "a", "Z", "x"]),
+    sort=sorts,
+)
+def test_the_export_equals_the_table_in_the_exported_metric(
+    records: list[UsageRecord],
+    prices: PriceSettings,
+    view: tuple[Tab, Metric],
+    filter_text: str,
+    sort: SortOrder,
+) -> None:
+    # Given the view, and the table of the same selection in the metric the CSV carries
+    tab, metric = view
+    exported_metric = Metric.COST if tab is Tab.OVERALL else Metric.BYTES
+    source = source_of(records, prices)
+    shown = build_report(
+        source,
+        ReportQuery(tab, PeriodName.LAST_30_DAYS, AS_OF, metric, filter_text=filter_text,
+                    sort=sort),
+    )  # fmt: skip
+    table = build_report(
+        source,
+        ReportQuery(tab, PeriodName.LAST_30_DAYS, AS_OF, exported_metric,
+                    filter_text=filter_text, sort=sort),
+    )  # fmt: skip
+
+    # When
+    parsed = list(csv.reader(io.StringIO(to_csv(shown).content.decode("utf-8"), newline="")))
+
+    # Then: the view's rows in the view's order (spec 5: "in its sort order"; a percentage or
+    # a zero price can tie rows that bytes would order), each with the exported table's values
+    assert parsed[0] == ["Service account", *(b.label for b in table.buckets), "Total"]
+    assert [line[0] for line in parsed[1:]] == [
+        "'" + row.service_account if row.service_account.startswith(FORMULA_STARTS)
+        else row.service_account
+        for row in shown.rows
+    ]  # fmt: skip
+    assert sorted(row.service_account for row in shown.rows) == sorted(
+        row.service_account for row in table.rows
+    )
+    values = {row.service_account: [*row.cells, row.total] for row in table.rows}
+    for line, row in zip(parsed[1:], shown.rows, strict=True):
+        for text, value in zip(line[1:], values[row.service_account], strict=True):
+            if exported_metric is Metric.BYTES:
                 assert text == str(value)
             else:
                 assert abs(Decimal(text) - value) <= Decimal("0.0000005")
                 assert len(text.partition(".")[2]) == 6
+    if sort.column == "service_account" or metric is exported_metric:
+        assert [row.service_account for row in shown.rows] == [
+            row.service_account for row in table.rows
+        ]
 
 
 @settings(max_examples=60, deadline=None)

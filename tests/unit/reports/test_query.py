@@ -2,7 +2,15 @@ from datetime import date
 
 import pytest
 
-from chargeback.reports import Metric, PeriodName, ReportError, SortOrder, Tab, parse_query
+from chargeback.reports import (
+    Metric,
+    PeriodName,
+    ReportError,
+    ReportQuery,
+    SortOrder,
+    Tab,
+    parse_query,
+)
 
 TODAY = date(2026, 12, 3)
 
@@ -81,7 +89,12 @@ def test_sort_direction_defaults_to_names_ascending_and_numbers_descending(
         ({"metric": "bytes"}, "'bytes' is not offered on the overall tab"),
         ({"as_of": "2026-02-30"}, "bad as-of date '2026-02-30': use YYYY-MM-DD"),
         ({"as_of": "20260101"}, "bad as-of date '20260101'"),
-        ({"as_of": "0001-06-01"}, "too early"),
+        ({"as_of": "0001-06-01"}, "as-of date 0001-06-01 is too early: use a date from 0002-01-01"),
+        ({"as_of": "9999-12-31"}, "as-of date 9999-12-31 is too late: use a date up to 9998-12-31"),
+        ({"as_of": "9999-01-01"}, "as-of date 9999-01-01 is too late"),
+        ({"sort": ":asc"}, "bad sort ':asc': the column is missing; use COLUMN"),
+        ({"sort": " :desc"}, "bad sort ' :desc': the column is missing"),
+        ({"sort": ":"}, "bad sort ':': the column is missing"),
         ({"tz": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
         ({"tz": "../../etc/passwd"}, "unknown time zone"),
         ({"sort": "total:up"}, "bad sort direction 'up'"),
@@ -94,3 +107,18 @@ def test_bad_input_is_refused_with_a_message_naming_it(
 ) -> None:
     with pytest.raises(ReportError, match=message.replace("(", r"\(")):
         parse(**changes)
+
+
+@pytest.mark.parametrize("period", ["7D", "30D", "6M", "12M", "YTD"])
+def test_the_earliest_and_latest_as_of_dates_are_taken_for_every_period(period: str) -> None:
+    # When
+    earliest = parse(period=period, as_of="0002-01-01")
+    latest = parse(period=period, as_of="9998-12-31")
+
+    # Then
+    assert (earliest.as_of, latest.as_of) == (date(2, 1, 1), date(9998, 12, 31))  # type: ignore[attr-defined]
+
+
+def test_a_query_built_directly_refuses_an_as_of_date_in_the_year_9999() -> None:
+    with pytest.raises(ReportError, match="as-of date 9999-06-30 is too late"):
+        ReportQuery(Tab.OVERALL, PeriodName.LAST_7_DAYS, date(9999, 6, 30))

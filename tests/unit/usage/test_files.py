@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,8 +14,10 @@ from chargeback.usage import (
     Direction,
     Principal,
     TopicName,
+    UsageFileDigest,
     UsageFileError,
     UsageRecord,
+    digest_usage_file,
     read_usage_file,
 )
 
@@ -122,6 +125,14 @@ def test_json_lines_are_recognised_by_content_without_a_known_suffix(tmp_path: P
         ("2026-05-01T10:00:00Z,prod,,t,ingress,1", "service_account '' is not a non-empty"),
         ("2026-05-01T10:00:00Z,prod,alice,t,ingress", "expected 6 fields, found 5"),
         (f"2026-05-01T10:00:00Z,prod,alice,t,ingress,{2**63}", "is larger than"),
+        ("9999-12-31T12:00:00Z,prod,alice,t,ingress,1", "is not before 9999-01-01T00:00:00Z"),
+        ("9999-12-31T23:59:59-01:00,p,a,t,ingress,1", "is not before 9999-01-01T00:00:00Z"),
+        (
+            "2026-05-01T10:00:00Z,prod,a\tb,t,ingress,1",
+            r"'a\\tb' holds the control character U\+0009",
+        ),
+        ("2026-05-01T10:00:00Z,p\x7f,a,t,ingress,1", r"cluster 'p\\x7f' holds the control char"),
+        ("2026-05-01T10:00:00Z,p,a,t\x9b,ingress,1", r"topic 't\\x9b' holds the control character"),
     ],
 )
 def test_a_bad_csv_row_is_refused_with_its_line_number(
@@ -168,6 +179,9 @@ def test_a_wrong_csv_header_is_refused_on_line_1(tmp_path: Path, header: str) ->
         (json.dumps(row(cluster=None)), "cluster None is not a non-empty string"),
         (json.dumps(row(extra=1)), "unknown field 'extra'"),
         (json.dumps({k: v for k, v in row().items() if k != "topic"}), "'topic' is missing"),
+        (json.dumps(row(service_account="nul\x00x")), r"'nul\\x00x' holds the control character"),
+        (json.dumps(row(cluster="\ud800")), r"cluster '\\ud800' holds the lone surrogate U\+D800"),
+        (json.dumps(row(timestamp="9999-12-31T23:59:59-01:00")), "is not before 9999-01-01"),
     ],
 )
 def test_a_bad_json_line_is_refused_with_its_line_number(
@@ -209,3 +223,39 @@ def test_a_utf8_byte_order_mark_before_the_header_is_accepted(tmp_path: Path) ->
 
     # Then
     assert [record.bytes for _, record in records] == [3]
+
+
+def test_a_files_digest_is_the_sum_of_the_sha256_of_its_canonical_rows(tmp_path: Path) -> None:
+    # Given two rows; the first at 12:07:30.5 +02:00, i.e. 10:07:30.5 UTC
+    path = csv_file(
+        tmp_path,
+        "2026-05-01T12:07:30.5+02:00,prod,alice,orders,ingress,100",
+        "2026-05-02T00:00:00Z,prod,bob,orders,egress,5",
+    )
+    canonical_rows = [
+        "1777630050500000\x00prod\x00alice\x00orders\x00ingress\x00100",
+        "1777680000000000\x00prod\x00bob\x00orders\x00egress\x005",
+    ]
+    expected = (
+        sum(int(hashlib.sha256(text.encode()).hexdigest(), 16) for text in canonical_rows) % 2**256
+    )
+
+    # When
+    digest = digest_usage_file(path)
+
+    # Then
+    assert digest == UsageFileDigest(f"{expected:064x}", record_count=2, last_line=3)
+
+
+def test_a_files_digest_ignores_the_order_of_rows_but_counts_repeats(tmp_path: Path) -> None:
+    # Given
+    rows = ["2026-05-01T10:00:00Z,p,a,t,ingress,1", "2026-05-01T11:00:00Z,p,a,t,ingress,1"]
+    first = digest_usage_file(csv_file(tmp_path, *rows))
+
+    # When
+    reordered = digest_usage_file(csv_file(tmp_path, *reversed(rows)))
+    repeated = digest_usage_file(csv_file(tmp_path, *rows, rows[0]))
+
+    # Then
+    assert reordered.records_sha256_sum == first.records_sha256_sum
+    assert repeated.records_sha256_sum != first.records_sha256_sum
