@@ -11,6 +11,8 @@ value.
 from chargeback.reports._chart import OTHER_SERIES, ChartSeries, chart_series
 from chargeback.reports._engine import build_report, check_query, name_key
 from chargeback.reports._model import (
+    EARLIEST_AS_OF,
+    LATEST_AS_OF,
     SERVICE_ACCOUNT_COLUMN,
     TOTAL_COLUMN,
     Bucket,
@@ -31,6 +33,8 @@ from chargeback.reports.export import ExportFile, to_csv
 
 __all__ = [
     "DEFAULT_ZONE",
+    "EARLIEST_AS_OF",
+    "LATEST_AS_OF",
     "OTHER_SERIES",
     "SERVICE_ACCOUNT_COLUMN",
     "TOTAL_COLUMN",

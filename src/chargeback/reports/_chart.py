@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chargeback.pricing import sums_of_money
-from chargeback.reports._engine import name_key
-from chargeback.reports._model import Cell, Report, ReportRow
+from chargeback.reports._engine import sort_lines
+from chargeback.reports._model import Cell, Report, ReportRow, SortOrder
 from chargeback.reports.errors import ReportError
 
 OTHER_SERIES = "Other"
@@ -51,9 +51,7 @@ def chart_series(report: Report, accounts: int) -> tuple[ChartSeries, ...]:
 
 def _largest_first(rows: Sequence[ReportRow]) -> list[ReportRow]:
     """The engine's default order: total descending, ties by name ascending."""
-    by_name = sorted(rows, key=lambda row: name_key(row.service_account))
-    # sorted() is stable also with reverse=True, so equal totals keep the name order.
-    return sorted(by_name, key=lambda row: row.total, reverse=True)
+    return sort_lines(rows, SortOrder(), lambda row: row.total)
 
 
 def _column_sums(rows: Sequence[ReportRow]) -> tuple[Cell, ...]:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Context, Decimal
+from typing import Protocol, TypeVar
 
 from chargeback.pricing import (
     PriceSettings,
@@ -284,7 +285,7 @@ def _share(part: Cell, whole: Cell) -> Decimal:
 def _filter_and_sort(lines: Sequence[_Line], query: ReportQuery) -> list[_Line]:
     needle = query.filter_text.casefold()
     kept = [line for line in lines if needle in line.service_account.casefold()]
-    return _sort_lines(kept, query.sort, _sort_value(query))
+    return sort_lines(kept, query.sort, _sort_value(query))
 
 
 def _sort_value(query: ReportQuery) -> Callable[[_Line], Cell] | None:
@@ -298,12 +299,21 @@ def _sort_value(query: ReportQuery) -> Callable[[_Line], Cell] | None:
     return lambda line: line.cells[index]
 
 
-def _sort_lines(
-    lines: Sequence[_Line], sort: SortOrder, value_of: Callable[[_Line], Cell] | None
-) -> list[_Line]:
+class _Named(Protocol):
+    @property
+    def service_account(self) -> str: ...
+
+
+_NamedT = TypeVar("_NamedT", bound=_Named)
+
+
+def sort_lines(
+    lines: Sequence[_NamedT], sort: SortOrder, value_of: Callable[[_NamedT], Cell] | None
+) -> list[_NamedT]:
     """Sort by `value_of` (or by name when None); ties always by name ascending.
 
     Names compare case-insensitively, then exactly, so the order never depends on input order.
+    Lines are anything with a `service_account`: the engine's own lines, a report's rows.
     """
     by_name = sorted(lines, key=lambda line: name_key(line.service_account))
     if value_of is None:

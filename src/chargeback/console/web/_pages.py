@@ -7,7 +7,6 @@ page and the API can never disagree.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -31,17 +30,11 @@ from chargeback.console.deps import (
 )
 from chargeback.console.errors import SignInLockedError
 from chargeback.pricing import CURRENCY_CODES, GbUnit
-from chargeback.reports import Metric, PeriodName, Tab
+from chargeback.reports import EARLIEST_AS_OF, LATEST_AS_OF, Metric, PeriodName, Tab
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
-
-# The as-of dates the report engine can answer: its longest period reaches 11 months back from
-# year 2, and the as-of day must end before year 10000. Mirrored from reports/_query.py, which
-# names no constant for them (yet).
-AS_OF_MIN = date(2, 1, 1)
-AS_OF_MAX = date(9998, 12, 31)
 
 _TAB_LABELS = {Tab.OVERALL: "Overall Cost", Tab.INGRESS: "Ingress", Tab.EGRESS: "Egress"}
 
@@ -63,7 +56,7 @@ def chargeback_page(
         "zones": sorted(zoneinfo.available_timezones()),
         "currencies": sorted(CURRENCY_CODES),
         "gb_units": [unit.value for unit in GbUnit],
-        "as_of_bounds": (AS_OF_MIN.isoformat(), AS_OF_MAX.isoformat()),
+        "as_of_bounds": (EARLIEST_AS_OF.isoformat(), LATEST_AS_OF.isoformat()),
         "defaults": {
             "tab": settings.default_tab.value,
             "period": settings.default_period.value,
