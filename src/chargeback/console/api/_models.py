@@ -1,4 +1,5 @@
-"""The JSON the API speaks. Money and percentages travel as exact decimal strings, bytes as ints.
+"""The JSON the API speaks: money as exact decimal strings, percentages as the engine's decimal
+strings (rounded once, half-up, to 6 places), bytes as ints.
 
 These models only carry what the report engine and pricing computed; nothing is computed here.
 """
