@@ -88,6 +88,11 @@ class GatewayThread:
         self.call(asyncio.sleep(0))
         return self.gateway.flush_now()
 
+    def metric_value(self, name: str, **labels: str) -> float:
+        """The current value of one of the gateway's metrics (0 when it has no sample yet)."""
+        value = self.gateway.metrics.registry.get_sample_value(name, labels)
+        return value or 0.0
+
 
 async def _cancel_other_tasks() -> None:
     tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]

@@ -10,6 +10,7 @@ import datetime
 import io
 import socket
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,10 +96,11 @@ class RawKafka:
 
     def stored_batches(self, topic: str) -> list[StoredBatch]:
         """Every batch of every partition of `topic`, fetched from offset 0 to the end."""
-        batches: list[StoredBatch] = []
-        for partition in self.partitions(topic):
-            batches += self._partition_batches(topic, partition)
-        return batches
+        return [b for batches in self.batches_by_partition(topic).values() for b in batches]
+
+    def batches_by_partition(self, topic: str) -> dict[int, list[StoredBatch]]:
+        """Partition -> every batch the broker stored there, in offset order."""
+        return {p: self._partition_batches(topic, p) for p in self.partitions(topic)}
 
     def _partition_batches(self, topic: str, partition: int) -> list[StoredBatch]:
         batches: list[StoredBatch] = []
@@ -158,3 +160,22 @@ def stored_data_bytes(bootstrap: str, topic: str) -> int:
     """The size of every non-control batch the broker stored for `topic`."""
     with RawKafka(bootstrap) as kafka:
         return sum(b.size_bytes for b in kafka.stored_batches(topic) if not b.is_control)
+
+
+def bytes_of_batches_holding(bootstrap: str, topic: str, offsets: Iterable[tuple[int, int]]) -> int:
+    """The size of the stored batches of `topic` that hold any of `offsets`, each batch once.
+
+    `offsets` are (partition, offset) pairs a client saw: offsets a producer's delivery reports
+    named, or offsets of records a consumer received.
+    """
+    with RawKafka(bootstrap) as kafka:
+        batches = kafka.batches_by_partition(topic)
+    holding: dict[tuple[int, int], int] = {}
+    for partition, offset in offsets:
+        batch = next(
+            (b for b in batches.get(partition, ()) if b.base_offset <= offset < b.next_offset),
+            None,
+        )
+        assert batch is not None, f"offset {offset} of partition {partition} is in no batch"
+        holding[(partition, batch.base_offset)] = batch.size_bytes
+    return sum(holding.values())
