@@ -11,6 +11,8 @@ from typing import Any
 
 from chargeback.broker import free_port
 from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
+from chargeback.gateway.chain import handlers_for
+from chargeback.gateway.server import HandlerFactory
 from chargeback.usage import Direction, UsageRecord
 
 
@@ -43,7 +45,15 @@ class MemorySink:
 class GatewayThread:
     """Runs a `Gateway` on an event loop in a background thread (clients under test block)."""
 
-    def __init__(self, bootstrap: str, sink: Any, **settings: Any) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        sink: Any,
+        *,
+        handlers: HandlerFactory = handlers_for,
+        **settings: Any,
+    ) -> None:
+        """`handlers` builds each connection's chain (tests may add an observing handler)."""
         host, port = bootstrap.rsplit(":", 1)
         defaults: dict[str, Any] = {
             "bootstrap_servers": (Endpoint(host, int(port)),),
@@ -53,7 +63,7 @@ class GatewayThread:
             "flush_interval_seconds": 3600.0,
         }
         defaults.update(settings)
-        self.gateway = Gateway(GatewaySettings(**defaults), sink)
+        self.gateway = Gateway(GatewaySettings(**defaults), sink, handlers=handlers)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 

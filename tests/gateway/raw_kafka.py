@@ -10,6 +10,7 @@ import datetime
 import io
 import socket
 import struct
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -86,13 +87,21 @@ class RawKafka:
         return value
 
     def partitions(self, topic: str) -> list[int]:
+        return sorted(p.partition_index for p in self._metadata(topic).partitions)
+
+    def topic_id(self, topic: str) -> uuid.UUID:
+        """The id the broker gave `topic` (Metadata v12 names both)."""
+        topic_id: uuid.UUID = self._metadata(topic).topic_id
+        return topic_id
+
+    def _metadata(self, topic: str) -> Any:
         request = MetadataRequest(
             topics=(MetadataRequestTopic(topic_id=None, name=topic),),
             allow_auto_topic_creation=False,
             include_topic_authorized_operations=False,
         )
-        response = self.request(request)
-        return sorted(p.partition_index for t in response.topics for p in t.partitions)
+        (found,) = self.request(request).topics
+        return found
 
     def stored_batches(self, topic: str) -> list[StoredBatch]:
         """Every batch of every partition of `topic`, fetched from offset 0 to the end."""
