@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
-from chargeback.broker import free_port
 from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
 from chargeback.gateway.chain import handlers_for
 from chargeback.gateway.server import HandlerFactory
@@ -112,12 +113,27 @@ async def _cancel_other_tasks() -> None:
 
 
 def free_port_block(size: int = 4) -> int:
-    """Return a port p such that p..p+size-1 look free (bootstrap plus broker ports)."""
-    for _ in range(50):
-        port = free_port()
-        if port + size < 65536 and all(_is_free(port + i) for i in range(1, size)):
+    """Return a port p such that p..p+size-1 look free (bootstrap plus broker ports).
+
+    The block lies below the kernel's ephemeral port range: the gateway opens a broker port
+    only when a response first names that broker, and in the meantime an outgoing connection
+    (the gateway's own, or a client's) could be given a port from that range as its local
+    port, and the listener would then fail with "address already in use".
+    """
+    ephemeral_low = _ephemeral_port_range()[0]
+    for _ in range(200):
+        port = random.randrange(10_000, ephemeral_low - size)
+        if all(_is_free(port + i) for i in range(size)):
             return port
     raise RuntimeError("no block of free ports found")
+
+
+def _ephemeral_port_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except OSError:
+        return 32768, 60999  # Linux's default
+    return int(low), int(high)
 
 
 def _is_free(port: int) -> bool:
