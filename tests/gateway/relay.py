@@ -69,6 +69,7 @@ class BrokerSideRelay:
         self.bytes_to_broker = 0
         self.cuts_done = 0
         self._cuts = sorted(cut_at_bytes_to_broker)
+        self._cut_is_due = False
         self._reset = reset
         self._pairs: set[_Pair] = set()
         self._numbers = itertools.count(1)
@@ -117,8 +118,8 @@ class BrokerSideRelay:
         pair = _Pair(next(self._numbers), (reader, writer), broker)
         self._pairs.add(pair)
         pumps = [
-            asyncio.create_task(self._pump_to_broker(pair, reader, broker[1])),
-            asyncio.create_task(self._pump(pair, broker[0], writer)),
+            asyncio.create_task(self._pump(pair, reader, broker[1], is_to_broker=True)),
+            asyncio.create_task(self._pump(pair, broker[0], writer, is_to_broker=False)),
         ]
         if self.idle_timeout_seconds is not None:
             pumps.append(asyncio.create_task(self._close_when_idle(pair)))
@@ -131,31 +132,36 @@ class BrokerSideRelay:
         pair.close(reset=False)
 
     async def _pump(
-        self, pair: _Pair, source: asyncio.StreamReader, target: asyncio.StreamWriter
+        self,
+        pair: _Pair,
+        source: asyncio.StreamReader,
+        target: asyncio.StreamWriter,
+        *,
+        is_to_broker: bool,
     ) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while chunk := await source.read(_CHUNK_BYTES):
                 pair.last_activity = time.monotonic()
+                if is_to_broker:
+                    chunk = self._count_towards_cuts(chunk)
                 target.write(chunk)
-                await target.drain()
-
-    async def _pump_to_broker(
-        self, pair: _Pair, source: asyncio.StreamReader, target: asyncio.StreamWriter
-    ) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
-            while chunk := await source.read(_CHUNK_BYTES):
-                pair.last_activity = time.monotonic()
-                if self._cuts and self.bytes_to_broker + len(chunk) >= self._cuts[0]:
-                    cut = self._cuts.pop(0)
-                    target.write(chunk[: cut - self.bytes_to_broker])
-                    self.bytes_to_broker = cut
+                if is_to_broker and self._cut_is_due:
+                    # No await since the cut was found due: no other connection moves first.
                     self._cut_everything()
                     return
-                self.bytes_to_broker += len(chunk)
-                target.write(chunk)
                 await target.drain()
 
+    def _count_towards_cuts(self, chunk: bytes) -> bytes:
+        """Return the part of `chunk` to forward: up to the next cut, if it falls inside."""
+        if self._cuts and self.bytes_to_broker + len(chunk) >= self._cuts[0]:
+            chunk = chunk[: self._cuts[0] - self.bytes_to_broker]
+            self._cut_is_due = True
+        self.bytes_to_broker += len(chunk)
+        return chunk
+
     def _cut_everything(self) -> None:
+        self._cuts.pop(0)
+        self._cut_is_due = False
         self.cuts_done += 1
         for pair in list(self._pairs):
             self._close(pair, reset=self._reset)

@@ -28,7 +28,10 @@ from tests.gateway.relay import BrokerSideRelay
 
 pytestmark = pytest.mark.broker
 
-IDLE_TIMEOUT_SECONDS = 0.5
+# Longer than librdkafka's 1 s metadata retry tick: a shorter timeout closes each fresh
+# bootstrap connection before its first Metadata request, again and again (Kafka's own
+# default is 10 minutes).
+IDLE_TIMEOUT_SECONDS = 1.5
 
 
 @contextlib.contextmanager
