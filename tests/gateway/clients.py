@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -58,3 +59,13 @@ def consume_all(
     finally:
         consumer.close()
     return values
+
+
+def wait_for(condition: Callable[[], object], what: str) -> None:
+    """Wait until `condition()` is true; fail naming `what` after the deadline."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

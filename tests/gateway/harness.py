@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 import subprocess
 import sys
@@ -16,8 +17,9 @@ from typing import Any
 
 import httpx
 
-from chargeback.broker import free_port
 from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
+from chargeback.gateway.chain import handlers_for
+from chargeback.gateway.server import HandlerFactory
 from chargeback.usage import Direction, UsageRecord
 from tests.gateway.clients import DEADLINE_SECONDS
 
@@ -51,7 +53,15 @@ class MemorySink:
 class GatewayThread:
     """Runs a `Gateway` on an event loop in a background thread (clients under test block)."""
 
-    def __init__(self, bootstrap: str, sink: Any, **settings: Any) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        sink: Any,
+        *,
+        handlers: HandlerFactory = handlers_for,
+        **settings: Any,
+    ) -> None:
+        """`handlers` builds each connection's chain (tests may add an observing handler)."""
         host, port = bootstrap.rsplit(":", 1)
         defaults: dict[str, Any] = {
             "bootstrap_servers": (Endpoint(host, int(port)),),
@@ -61,7 +71,7 @@ class GatewayThread:
             "flush_interval_seconds": 3600.0,
         }
         defaults.update(settings)
-        self.gateway = Gateway(GatewaySettings(**defaults), sink)
+        self.gateway = Gateway(GatewaySettings(**defaults), sink, handlers=handlers)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
@@ -96,6 +106,11 @@ class GatewayThread:
         self.call(asyncio.sleep(0))
         return self.gateway.flush_now()
 
+    def metric_value(self, name: str, **labels: str) -> float:
+        """The current value of one of the gateway's metrics (0 when it has no sample yet)."""
+        value = self.gateway.metrics.registry.get_sample_value(name, labels)
+        return value or 0.0
+
 
 async def _cancel_other_tasks() -> None:
     tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
@@ -105,12 +120,27 @@ async def _cancel_other_tasks() -> None:
 
 
 def free_port_block(size: int = 4) -> int:
-    """Return a port p such that p..p+size-1 look free (bootstrap plus broker ports)."""
-    for _ in range(50):
-        port = free_port()
-        if port + size < 65536 and all(_is_free(port + i) for i in range(1, size)):
+    """Return a port p such that p..p+size-1 look free (bootstrap plus broker ports).
+
+    The block lies below the kernel's ephemeral port range: the gateway opens a broker port
+    only when a response first names that broker, and in the meantime an outgoing connection
+    (the gateway's own, or a client's) could be given a port from that range as its local
+    port, and the listener would then fail with "address already in use".
+    """
+    ephemeral_low = _ephemeral_port_range()[0]
+    for _ in range(200):
+        port = random.randrange(10_000, ephemeral_low - size)
+        if all(_is_free(port + i) for i in range(size)):
             return port
     raise RuntimeError("no block of free ports found")
+
+
+def _ephemeral_port_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except OSError:
+        return 32768, 60999  # Linux's default
+    return int(low), int(high)
 
 
 def _is_free(port: int) -> bool:

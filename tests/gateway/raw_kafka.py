@@ -10,7 +10,9 @@ import datetime
 import io
 import socket
 import struct
+import uuid
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,20 +109,29 @@ class RawKafka:
         return value
 
     def partitions(self, topic: str) -> list[int]:
+        return sorted(p.partition_index for p in self._metadata(topic).partitions)
+
+    def topic_id(self, topic: str) -> uuid.UUID:
+        """The id the broker gave `topic` (Metadata v12 names both)."""
+        topic_id: uuid.UUID = self._metadata(topic).topic_id
+        return topic_id
+
+    def _metadata(self, topic: str) -> Any:
         request = MetadataRequest(
             topics=(MetadataRequestTopic(topic_id=None, name=topic),),
             allow_auto_topic_creation=False,
             include_topic_authorized_operations=False,
         )
-        response = self.request(request)
-        return sorted(p.partition_index for t in response.topics for p in t.partitions)
+        (found,) = self.request(request).topics
+        return found
 
     def stored_batches(self, topic: str) -> list[StoredBatch]:
         """Every batch of every partition of `topic`, fetched from offset 0 to the end."""
-        batches: list[StoredBatch] = []
-        for partition in self.partitions(topic):
-            batches += self._partition_batches(topic, partition)
-        return batches
+        return [b for batches in self.batches_by_partition(topic).values() for b in batches]
+
+    def batches_by_partition(self, topic: str) -> dict[int, list[StoredBatch]]:
+        """Partition -> every batch the broker stored there, in offset order."""
+        return {p: self._partition_batches(topic, p) for p in self.partitions(topic)}
 
     def _partition_batches(self, topic: str, partition: int) -> list[StoredBatch]:
         batches: list[StoredBatch] = []
@@ -207,3 +218,22 @@ def record_batch(values: list[bytes]) -> bytes:
     for offset, value in enumerate(values):
         builder.append(offset, timestamp=None, key=None, value=value, headers=[])
     return bytes(builder.build())
+
+
+def bytes_of_batches_holding(bootstrap: str, topic: str, offsets: Iterable[tuple[int, int]]) -> int:
+    """The size of the stored batches of `topic` that hold any of `offsets`, each batch once.
+
+    `offsets` are (partition, offset) pairs a client saw: offsets a producer's delivery reports
+    named, or offsets of records a consumer received.
+    """
+    with RawKafka(bootstrap) as kafka:
+        batches = kafka.batches_by_partition(topic)
+    holding: dict[tuple[int, int], int] = {}
+    for partition, offset in offsets:
+        batch = next(
+            (b for b in batches.get(partition, ()) if b.base_offset <= offset < b.next_offset),
+            None,
+        )
+        assert batch is not None, f"offset {offset} of partition {partition} is in no batch"
+        holding[(partition, batch.base_offset)] = batch.size_bytes
+    return sum(holding.values())

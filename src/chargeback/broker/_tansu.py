@@ -60,6 +60,8 @@ class EmbeddedBroker:
 
     Storage is in memory: a restart keeps the port and loses the data, which is what the tests of
     a broker that restarts need. Use as a context manager, or call start() and stop().
+    `advertised_port` (default: `port`) is the port the broker names in Metadata, for tests
+    that put something of their own between clients and the broker.
     """
 
     def __init__(
@@ -68,8 +70,10 @@ class EmbeddedBroker:
         *,
         cluster_id: str = "chargeback-embedded",
         start_timeout_seconds: float = 20.0,
+        advertised_port: int | None = None,
     ) -> None:
         self.port = port if port is not None else free_port()
+        self.advertised_port = advertised_port if advertised_port is not None else self.port
         self.cluster_id = cluster_id
         self.start_timeout_seconds = start_timeout_seconds
         self._process: subprocess.Popen[bytes] | None = None
@@ -92,16 +96,15 @@ class EmbeddedBroker:
         """
         if self.is_running:
             return
-        url = f"tcp://{self.bootstrap}"
         command = [
             _tansu_binary(),
             "broker",
             "--cluster-id",
             self.cluster_id,
             "--listener-url",
-            url,
+            f"tcp://{self.bootstrap}",
             "--advertised-listener-url",
-            url,
+            f"tcp://{_LOOPBACK}:{self.advertised_port}",
             "--storage-engine",
             "memory://tansu/",
         ]
