@@ -40,6 +40,7 @@ from chargeback.gateway.identity import (
     server_tls_context,
 )
 from chargeback.store import GatewayUserRow, Store
+from chargeback.usage import name_fault
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ def add(
     """Add a gateway SASL user (SCRAM-SHA-256 and -512 material; PLAIN checks it too)."""
     if not name.strip() or name != name.strip():
         fail(f"bad gateway user name {name!r}: no empty names, no surrounding spaces", EXIT_ERROR)
+    # The user name is the service account: the store would refuse (quarantine) its usage.
+    if fault := name_fault(name):
+        fail(f"bad gateway user name {name!r}: it {fault}", EXIT_ERROR)
     store = open_store_from_context(ctx)
     if store.get_gateway_user(name) is not None and not replace:
         fail(f"gateway user {name!r} exists; add --replace to change its password", EXIT_ERROR)

@@ -7,14 +7,16 @@ another layout (line ends, blank lines, row order, offsets) is still the same us
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 from chargeback.errors import ChargebackError
 from chargeback.usage._records import (
@@ -35,6 +37,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # The records' digests are added modulo 2**256: the sum does not depend on their order.
 _DIGEST_MODULUS = 2**256
+# No count has more digits than the largest; int() of 4,300 digits or more raises.
+_MAX_BYTES_DIGITS = len(str(MAX_BYTES))
+_ASCII_DIGITS = re.compile("[0-9]+")
 # How often (in records) digest_usage_file reports progress.
 _PROGRESS_EVERY_RECORDS = 20_000
 
@@ -119,31 +124,50 @@ def digest_usage_file(path: Path, progress: Callable[[int], None] | None = None)
 
 def _read_rows(path: Path) -> Iterator[_Row]:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as file:
+        with path.open("rb") as file:
+            lines = _text_lines(path, file)
             if _is_json_lines(path, file):
-                yield from _read_json_lines(path, file)
+                yield from _read_json_lines(path, lines)
             else:
-                yield from _read_csv(path, file)
+                yield from _read_csv(path, lines)
     except OSError as error:
         raise UsageFileError(path, 0, f"cannot read the file: {error.strerror}") from None
 
 
-def _is_json_lines(path: Path, file: TextIO) -> bool:
+def _text_lines(path: Path, file: BinaryIO) -> Iterator[str]:
+    """The lines of `file`, line ends kept, each decoded on its own (a UTF-8 BOM first goes).
+
+    Decoding line by line names the line that is not UTF-8; a text file decodes blocks
+    ahead of the line being read, and its error knows no line. Lines end at LF, CRLF or a
+    lone CR, as in a text file opened with newline="".
+
+    Raises:
+        UsageFileError: a line is not UTF-8.
+    """
+    line_number = 0
+    for block in file:
+        for line in block.splitlines(keepends=True) if b"\r" in block else (block,):
+            line_number += 1
+            if line_number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UsageFileError(path, line_number, "the line is not UTF-8 text") from None
+
+
+def _is_json_lines(path: Path, file: BinaryIO) -> bool:
     if path.suffix.lower() in _JSON_LINES_SUFFIXES:
         return True
     if path.suffix.lower() == ".csv":
         return False
-    try:
-        first_line = file.readline()
-    except UnicodeDecodeError:
-        raise UsageFileError(path, 1, "the file is not UTF-8 text") from None
+    first_line = file.readline().removeprefix(codecs.BOM_UTF8)
     file.seek(0)
-    return first_line.lstrip().startswith("{")
+    return first_line.lstrip().startswith(b"{")
 
 
-def _read_csv(path: Path, file: TextIO) -> Iterator[_Row]:
-    reader = csv.reader(file, strict=True)
-    line_number = 1
+def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[_Row]:
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader, None)
         if header is None or tuple(cell.strip() for cell in header) != USAGE_FILE_FIELDS:
@@ -164,32 +188,66 @@ def _read_csv(path: Path, file: TextIO) -> Iterator[_Row]:
             yield _row(path, line_number, fields, bytes_from_text=True)
     except csv.Error as error:
         raise UsageFileError(path, reader.line_num, f"bad CSV: {error}") from None
-    except UnicodeDecodeError:
-        raise UsageFileError(path, line_number + 1, "the file is not UTF-8 text") from None
 
 
-def _read_json_lines(path: Path, file: TextIO) -> Iterator[_Row]:
-    line_number = 0
-    try:
-        for line_number, line in enumerate(file, start=1):
-            if not line.strip():
-                continue
-            yield _row(path, line_number, _json_object(path, line_number, line))
-    except UnicodeDecodeError:
-        raise UsageFileError(path, line_number + 1, "the file is not UTF-8 text") from None
+def _read_json_lines(path: Path, lines: Iterator[str]) -> Iterator[_Row]:
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        yield _row(path, line_number, _json_object(path, line_number, line))
 
 
 def _json_object(path: Path, line_number: int, line: str) -> dict[str, object]:
     try:
-        value = json.loads(line)
+        value = json.loads(line, parse_int=_json_integer, object_pairs_hook=_without_repeats)
     except json.JSONDecodeError as error:
         raise UsageFileError(path, line_number, f"bad JSON: {error.msg}") from None
+    except _RepeatedKeyError as error:
+        raise UsageFileError(path, line_number, f"field {error.key!r} is given twice") from None
+    except RecursionError:
+        raise UsageFileError(path, line_number, "bad JSON: values nested too deeply") from None
     if not isinstance(value, dict):
         raise UsageFileError(path, line_number, "the line is not a JSON object")
     unknown = sorted(set(value) - set(USAGE_FILE_FIELDS))
     if unknown:
         raise UsageFileError(path, line_number, f"unknown field {unknown[0]!r}")
     return value
+
+
+class _RepeatedKeyError(Exception):
+    """A JSON object names a key twice (json.loads would keep the last value, silently)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _without_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object's pairs as a dict; a key given twice is refused, not overwritten."""
+    value = dict(pairs)
+    if len(value) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKeyError(key)
+            seen.add(key)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _LongInteger:
+    """A JSON integer with more digits than any count: int() refuses 4,300 digits and more."""
+
+    digits: int
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+
+def _json_integer(text: str) -> int | _LongInteger:
+    """A JSON integer (JSON allows no leading zeros, so its digits tell its size)."""
+    digits = len(text.lstrip("-"))
+    return _LongInteger(digits) if digits > _MAX_BYTES_DIGITS else int(text)
 
 
 def _row(
@@ -250,13 +308,25 @@ def _timestamp(value: object, fail: _Fail) -> datetime:
 
 
 def _byte_count(value: object, fail: _Fail, *, from_text: bool) -> int:
+    if isinstance(value, _LongInteger):
+        raise fail(f"bytes (an integer of {value.digits} digits) is larger than {MAX_BYTES}")
     if from_text and isinstance(value, str):
-        text = value.strip()
-        if not text.isdecimal() or not text.isascii():
-            raise fail(f"bytes {value!r} is not a non-negative integer")
-        value = int(text)
+        value = _byte_count_from_text(value, fail)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise fail(f"bytes {value!r} is not a non-negative integer")
     if value > MAX_BYTES:
         raise fail(f"bytes {value} is larger than {MAX_BYTES}")
     return value
+
+
+def _byte_count_from_text(text: str, fail: _Fail) -> int:
+    """ASCII digits only, as `direction` is taken exactly: no sign, spaces or separators."""
+    if not _ASCII_DIGITS.fullmatch(text):
+        raise fail(
+            f"bytes {text!r} is not a non-negative integer (write only the digits 0-9: "
+            "no sign, spaces or separators)"
+        )
+    significant = text.lstrip("0") or "0"
+    if len(significant) > _MAX_BYTES_DIGITS:
+        raise fail(f"bytes (an integer of {len(significant)} digits) is larger than {MAX_BYTES}")
+    return int(significant)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,9 +22,22 @@ MAX_BYTES = 2**63 - 1
 # works out the local day of a window in zones up to 14 hours ahead of UTC and the first day
 # of the month after the last one it shows, so usage keeps a whole year clear of that end.
 USAGE_ENDS_BEFORE_UTC = datetime(9999, 1, 1, tzinfo=UTC)
-# Control characters (C0, DEL, C1) and lone surrogates: invisible, they break terminals and
-# CSV cells, PostgreSQL cannot store NUL, and a surrogate is not encodable text at all.
-_FORBIDDEN_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# What a name may not hold, by Unicode general category. Control characters (Cc: C0, DEL, C1)
+# break terminals and CSV cells, and PostgreSQL cannot store NUL; a lone surrogate (Cs) is not
+# encodable text. Format characters (Cf) are invisible or reorder the text around them: with
+# U+202E (right-to-left override) "\u202eevil" shows as "live", and a zero-width space makes
+# two names that look the same; line and paragraph separators (Zl, Zp) break lines.
+# Private-use (Co) and unassigned (Cn) characters are kept: they are visible (as a glyph or a
+# box), and a character unassigned in this Python's Unicode may be a new emoji in the next.
+_FORBIDDEN_CATEGORIES = {
+    "Cc": "control character",
+    "Cs": "lone surrogate",
+    "Cf": "format character",
+    "Zl": "line separator",
+    "Zp": "paragraph separator",
+}
+# Printable ASCII, a space included: most names, and none of it is refused.
+_PRINTABLE_ASCII = re.compile("[\x20-\x7e]*")
 
 Principal = NewType("Principal", str)
 """A service account: the authenticated principal of a Kafka connection."""
@@ -58,21 +72,41 @@ def name_fault(value: object) -> str | None:
     """Why `value` cannot be a cluster, service account or topic name; None if it can.
 
     A name is a non-empty string without control characters (U+0000 to U+001F, U+007F to
-    U+009F) and without lone surrogates; every other character, spaces included, is kept.
+    U+009F), lone surrogates, format characters (Unicode category Cf: bidirectional controls,
+    zero-width characters, the byte-order mark, ...), line or paragraph separators (U+2028,
+    U+2029) and noncharacters (U+FDD0 to U+FDEF, U+xFFFE, U+xFFFF). Every other character,
+    spaces included, is kept as it is.
 
-    >>> name_fault("team-a"), name_fault("")
-    (None, 'is not a non-empty string')
+    >>> name_fault("team-a"), name_fault("équipe ü"), name_fault("")
+    (None, None, 'is not a non-empty string')
     >>> name_fault("nul\\x00x")
     'holds the control character U+0000'
+    >>> name_fault("\\u202eevil")
+    'holds the format character U+202E (RIGHT-TO-LEFT OVERRIDE)'
     """
     if not isinstance(value, str) or not value:
         return "is not a non-empty string"
-    forbidden = _FORBIDDEN_IN_NAMES.search(value)
-    if forbidden is None:
+    if _PRINTABLE_ASCII.fullmatch(value):
         return None
-    character = forbidden.group()
-    kind = "lone surrogate" if "\ud800" <= character <= "\udfff" else "control character"
-    return f"holds the {kind} U+{ord(character):04X}"
+    for character in value:
+        kind = _FORBIDDEN_CATEGORIES.get(unicodedata.category(character))
+        if kind is None and _is_noncharacter(character):
+            kind = "noncharacter"
+        if kind is not None:
+            described = f"U+{ord(character):04X}"
+            if character_name := unicodedata.name(character, ""):
+                described += f" ({character_name})"
+            return f"holds the {kind} {described}"
+    return None
+
+
+def _is_noncharacter(character: str) -> bool:
+    """U+FDD0 to U+FDEF, and the last two code points of each plane (U+xFFFE, U+xFFFF).
+
+    Unicode keeps them unassigned for good, for a program's internal use, never interchange.
+    """
+    code_point = ord(character)
+    return 0xFDD0 <= code_point <= 0xFDEF or code_point & 0xFFFE == 0xFFFE
 
 
 def window_start(instant: datetime) -> datetime:

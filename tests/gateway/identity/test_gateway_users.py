@@ -83,6 +83,25 @@ def test_existing_user_is_refused_unless_replaced(db_url: str) -> None:
     assert all(password_matches(c, "new") and not password_matches(c, "old") for c in credentials)
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("\u202eevil", "holds the format character U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("svc\u200b", "holds the format character U+200B (ZERO WIDTH SPACE)"),
+        ("a\tb", "holds the control character U+0009"),
+    ],
+)
+def test_a_user_name_that_the_store_would_refuse_as_a_service_account_is_refused(
+    db_url: str, name: str, reason: str
+) -> None:
+    # When
+    refused = _run(db_url, "add", name, "--password-stdin", stdin="secret\n")
+    # Then
+    assert refused.exit_code == 1
+    assert refused.output == f"error: bad gateway user name {name!r}: it {reason}\n"
+    assert _stored(db_url, name) == []
+
+
 def test_list_shows_users_and_mechanisms_and_remove_deletes_them(db_url: str) -> None:
     # Given two users
     _run(db_url, "add", "alpha", "--password-stdin", stdin="a\n")

@@ -49,6 +49,11 @@ def row(**changes: object) -> dict[str, object]:
     return fields
 
 
+def with_raw_json(field: str, json_text: str) -> str:
+    """A JSON line of `row()` whose `field` is `json_text`, written as it is."""
+    return json.dumps(row(**{field: "RAW"})).replace('"RAW"', json_text)
+
+
 def test_csv_rows_become_records_with_their_line_numbers(tmp_path: Path) -> None:
     # Given
     path = csv_file(
@@ -133,6 +138,26 @@ def test_json_lines_are_recognised_by_content_without_a_known_suffix(tmp_path: P
         ),
         ("2026-05-01T10:00:00Z,p\x7f,a,t,ingress,1", r"cluster 'p\\x7f' holds the control char"),
         ("2026-05-01T10:00:00Z,p,a,t\x9b,ingress,1", r"topic 't\\x9b' holds the control character"),
+        (
+            "2026-05-01T10:00:00Z,p,\u202eevil,t,ingress,1",
+            r"service_account '\\u202eevil' holds the format character U\+202E "
+            r"\(RIGHT-TO-LEFT OVERRIDE\)",
+        ),
+        ("2026-05-01T10:00:00Z,p,a\u200bb,t,ingress,1", r"holds the format character U\+200B"),
+        ("2026-05-01T10:00:00Z,p,\ufeffa,t,ingress,1", r"holds the format character U\+FEFF"),
+        ("2026-05-01T10:00:00Z,p,a,t\u2028,ingress,1", r"holds the line separator U\+2028"),
+        ("2026-05-01T10:00:00Z,p\u2029,a,t,ingress,1", r"holds the paragraph separator U\+2029"),
+        ("2026-05-01T10:00:00Z,p,a\ufdd0,t,ingress,1", r"holds the noncharacter U\+FDD0"),
+        # bytes are digits 0-9 only, taken exactly as direction is
+        ("2026-05-01T10:00:00Z,prod,alice,t,ingress, 12 ", r"bytes ' 12 ' is not a non-negative"),
+        ("2026-05-01T10:00:00Z,prod,alice,t,ingress,12 ", r"bytes '12 ' is not a non-negative"),
+        ("2026-05-01T10:00:00Z,prod,alice,t,ingress,+13", r"bytes '\+13' is not a non-negative"),
+        ("2026-05-01T10:00:00Z,prod,alice,t,ingress,\u0661\u0662", "is not a non-negative"),
+        ("2026-05-01T10:00:00Z,prod,alice,t,ingress,1_000", "no sign, spaces or separators"),
+        (
+            "2026-05-01T10:00:00Z,prod,alice,t,ingress,1" + "0" * 5000,
+            f"bytes \\(an integer of 5001 digits\\) is larger than {2**63 - 1}$",
+        ),
     ],
 )
 def test_a_bad_csv_row_is_refused_with_its_line_number(
@@ -182,6 +207,15 @@ def test_a_wrong_csv_header_is_refused_on_line_1(tmp_path: Path, header: str) ->
         (json.dumps(row(service_account="nul\x00x")), r"'nul\\x00x' holds the control character"),
         (json.dumps(row(cluster="\ud800")), r"cluster '\\ud800' holds the lone surrogate U\+D800"),
         (json.dumps(row(timestamp="9999-12-31T23:59:59-01:00")), "is not before 9999-01-01"),
+        (json.dumps(row(topic="t\u202e")), r"topic 't\\u202e' holds the format character"),
+        (
+            with_raw_json("bytes", "1" + "0" * 5000),
+            f"bytes \\(an integer of 5001 digits\\) is larger than {2**63 - 1}$",
+        ),
+        (with_raw_json("cluster", "-1" + "0" * 30), "cluster <an integer of 31 digits> is not"),
+        (with_raw_json("bytes", "[" * 100_000 + "]" * 100_000), "bad JSON: values nested too"),
+        (json.dumps(row())[:-1] + ', "bytes": 7}', "field 'bytes' is given twice"),
+        (with_raw_json("topic", '{"a": 1, "a": 2}'), "field 'a' is given twice"),
     ],
 )
 def test_a_bad_json_line_is_refused_with_its_line_number(
@@ -206,6 +240,38 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     # When
     with pytest.raises(UsageFileError, match="not UTF-8"):
         list(read_usage_file(path))
+
+
+@pytest.mark.parametrize(
+    ("path_name", "first_line"),
+    [("usage.jsonl", json.dumps(row()).encode()), ("usage.csv", HEADER.encode().rstrip())],
+)
+def test_a_line_that_is_not_utf8_is_refused_with_its_own_number(
+    tmp_path: Path, path_name: str, first_line: bytes
+) -> None:
+    # Given a bad byte on line 2, well within the block a text file would decode at once
+    path = tmp_path / path_name
+    path.write_bytes(first_line + b"\n\xff\n")
+
+    # When
+    with pytest.raises(UsageFileError) as refused:
+        list(read_usage_file(path))
+
+    # Then
+    assert str(refused.value) == f"{path}, line 2: the line is not UTF-8 text"
+
+
+def test_lines_may_end_with_a_lone_carriage_return(tmp_path: Path) -> None:
+    # Given
+    path = tmp_path / "usage.csv"
+    rows = ["2026-05-01T10:00:00Z,p,a,t,egress,3", "2026-05-01T10:00:00Z,p,a,t,egress,4"]
+    path.write_bytes("\r".join([HEADER.rstrip(), *rows]).encode() + b"\r\n")
+
+    # When
+    records = list(read_usage_file(path))
+
+    # Then
+    assert [(line, record.bytes) for line, record in records] == [(2, 3), (3, 4)]
 
 
 def test_a_missing_file_is_refused_by_name(tmp_path: Path) -> None:
