@@ -7,7 +7,7 @@ from typing import cast
 
 import pytest
 
-from chargeback.store import Store, StoreError, UsageTotal
+from chargeback.store import RecordsRefusedError, Store, StoreError, UsageTotal
 from chargeback.usage import (
     ClusterName,
     Direction,
@@ -119,6 +119,19 @@ def test_records_with_the_same_key_add_up_within_and_across_batches(store: Store
             r"topic 't\\x85' holds the control character U\+0085",
         ),
         (usage("alice", at(1), 1, topic="\ud800"), "holds the lone surrogate U\\+D800"),
+        (
+            usage("\u202eevil", at(1), 1),
+            r"service_account '\\u202eevil' holds the format character U\+202E "
+            r"\(RIGHT-TO-LEFT OVERRIDE\)",
+        ),
+        (
+            usage("alice", at(1), 1, topic="a\u200bb"),
+            r"topic 'a\\u200bb' holds the format character U\+200B \(ZERO WIDTH SPACE\)",
+        ),
+        (
+            usage("alice", at(1), 1, cluster="a\u2028b"),
+            r"cluster 'a\\u2028b' holds the line separator U\+2028",
+        ),
         (
             usage("alice", datetime(9999, 12, 31, 12, tzinfo=UTC), 1),
             "window start 9999-12-31T12:00:00\\+00:00 is not before 9999-01-01",
@@ -265,7 +278,7 @@ def test_records_whose_bytes_add_up_past_64_bits_in_one_window_are_refused(
     ]
 
     # When
-    with pytest.raises(StoreError) as refused:
+    with pytest.raises(RecordsRefusedError) as refused:
         store.write_usage("batch-1", batch)
 
     # Then the third record is the one that passes the limit, and nothing is written
@@ -274,43 +287,118 @@ def test_records_whose_bytes_add_up_past_64_bits_in_one_window_are_refused(
         f"topic 'orders', ingress, window 2026-05-01T00:00:00+00:00 add up to {2**63}, "
         f"more than {MAX_BYTES} (2**63 - 1), the most the store can count"
     )
+    assert refused.value.refused == {
+        2: "record 3: the bytes of cluster 'prod', service account 'alice', topic 'orders', "
+        f"ingress, window 2026-05-01T00:00:00+00:00 would add up to {2**63}, more than "
+        f"{MAX_BYTES} (2**63 - 1), the most the store can count"
+    }
     assert not store.has_batch("batch-1")
     assert day_totals(store, date(2026, 5, 1), date(2026, 5, 1)) == set()
 
 
+_ALICE_ON_PROD = "the ingress bytes of service account 'alice' on cluster 'prod'"
+
+
 @pytest.mark.parametrize(
-    ("stored", "added", "counted_per"),
+    ("stored", "added", "counted_per", "count_named"),
     [
-        (usage("alice", at(1), MAX_BYTES), usage("alice", at(1), 1), "topic, direction and window"),
+        (
+            usage("alice", at(1), MAX_BYTES),
+            usage("alice", at(1), 1),
+            "topic, direction and window",
+            "the bytes of cluster 'prod', service account 'alice', topic 'orders', ingress, "
+            "window 2026-05-01T00:00:00+00:00",
+        ),
         (
             usage("alice", at(1), MAX_BYTES),
             usage("alice", at(1, 23, 45), 1, topic="payments"),
             "direction and local day",
+            f"{_ALICE_ON_PROD} in local day 2026-05-01 (UTC)",
         ),
         (
             usage("alice", at(1), MAX_BYTES),
             usage("alice", at(31), 1, topic="payments"),
             "direction and local month",
+            f"{_ALICE_ON_PROD} in local month 2026-05 (UTC)",
         ),
     ],
     ids=["window", "day", "month"],
 )
-def test_a_write_that_would_take_a_stored_count_past_64_bits_is_refused_whole(
-    store: Store, stored: UsageRecord, added: UsageRecord, counted_per: str
+def test_a_record_that_would_take_a_stored_count_past_64_bits_is_named_and_the_rest_fits(
+    store: Store, stored: UsageRecord, added: UsageRecord, counted_per: str, count_named: str
 ) -> None:
     # Given a count at the limit, and a record of someone else in the same batch
     store.write_usage("full", [stored])
+    batch = [usage("bob", at(1), 7), added]
 
     # When
-    with pytest.raises(StoreError, match=f"already stored for one .*{counted_per}") as refused:
-        store.write_usage("more", [usage("bob", at(1), 7), added])
+    with pytest.raises(RecordsRefusedError, match=f"already stored for one .*{counted_per}") as (
+        refused
+    ):
+        store.write_usage("more", batch)
+
+    # Then the record is named (retrying it can never help), nothing was written, and the
+    # batch id is still free for the rest
+    assert refused.value.refused == {
+        1: f"record 2: {count_named} would add up to {2**63}, more than {MAX_BYTES} "
+        "(2**63 - 1), the most the store can count"
+    }
+    assert not store.has_batch("more")
+    assert store.write_usage("more", batch[:1]) is True
+    assert day_totals(store, date(2026, 5, 1), date(2026, 5, 31)) == {
+        UsageTotal("alice", INGRESS, date(2026, 5, 1), MAX_BYTES),
+        UsageTotal("bob", INGRESS, date(2026, 5, 1), 7),
+    }
+
+
+def test_records_are_taken_in_order_and_only_those_that_no_longer_fit_are_refused(
+    store: Store,
+) -> None:
+    # Given alice's day holds 10 bytes less than the limit
+    store.write_usage("nearly-full", [usage("alice", at(1), MAX_BYTES - 10)])
+    batch = [
+        usage("bob", at(1), 7),
+        usage("alice", at(1, 1), 11, topic="t1"),  # 11 > 10 left: refused
+        usage("alice", at(1, 2), 4, topic="t2"),  # 6 left after it
+        usage("alice", at(1, 3), 6, topic="t3"),  # 0 left after it
+        usage("alice", at(1, 4), 1, topic="t4"),  # nothing left: refused
+    ]
+
+    # When
+    with pytest.raises(RecordsRefusedError) as refused:
+        store.write_usage("batch-1", batch)
 
     # Then
-    assert "would pass 9223372036854775807 (2**63 - 1)" in str(refused.value)
-    assert not store.has_batch("more")
-    assert day_totals(store, date(2026, 5, 1), date(2026, 5, 31)) == {
-        UsageTotal("alice", INGRESS, date(2026, 5, 1), MAX_BYTES)
+    assert sorted(refused.value.refused) == [1, 4]
+    assert refused.value.refused[4].startswith(
+        f"record 5: {_ALICE_ON_PROD} in local day 2026-05-01 (UTC) would add up to {2**63},"
+    )
+    assert store.write_usage("batch-1", [batch[0], batch[2], batch[3]]) is True
+    assert day_totals(store, date(2026, 5, 1), date(2026, 5, 1)) == {
+        UsageTotal("alice", INGRESS, date(2026, 5, 1), MAX_BYTES),
+        UsageTotal("bob", INGRESS, date(2026, 5, 1), 7),
     }
+
+
+def test_a_record_that_overflows_a_local_day_of_another_zone_only_is_named_with_the_zone(
+    store: Store,
+) -> None:
+    # Given 20:00 UTC on 30 April, stored: 1 May in Tokyo (UTC+9), whose rollups exist
+    store.write_usage("stored", [usage("alice", datetime(2026, 4, 30, 20, tzinfo=UTC), MAX_BYTES)])
+    store.materialize_zone("Asia/Tokyo")
+    # 04:00 UTC on 1 May: another UTC day and month, but 1 May in Tokyo too
+    batch = [usage("alice", datetime(2026, 5, 1, 4, tzinfo=UTC), 1), usage("bob", at(1), 3)]
+
+    # When
+    with pytest.raises(RecordsRefusedError) as refused:
+        store.write_usage("batch-1", batch)
+
+    # Then
+    assert refused.value.refused == {
+        0: f"record 1: {_ALICE_ON_PROD} in local day 2026-05-01 (Asia/Tokyo) would add up to "
+        f"{2**63}, more than {MAX_BYTES} (2**63 - 1), the most the store can count"
+    }
+    assert store.write_usage("batch-1", batch[1:]) is True
 
 
 def test_a_batch_whose_day_would_pass_64_bits_is_refused_with_the_day_named(
@@ -320,15 +408,16 @@ def test_a_batch_whose_day_would_pass_64_bits_is_refused_with_the_day_named(
     batch = [usage("alice", at(1, 1), MAX_BYTES - 5), usage("alice", at(1, 2), 6, topic="x")]
 
     # When
-    with pytest.raises(StoreError) as refused:
+    with pytest.raises(RecordsRefusedError) as refused:
         store.write_usage("batch-1", batch)
 
-    # Then
+    # Then the second record is the one that no longer fits
     assert str(refused.value) == (
         "the ingress bytes of service account 'alice' on cluster 'prod' in local day "
         f"2026-05-01 (UTC) would add up to {2**63}, more than {MAX_BYTES} (2**63 - 1), the "
         "most the store can count; nothing of this write was stored"
     )
+    assert list(refused.value.refused) == [1]
     assert not store.has_batch("batch-1")
 
 

@@ -8,6 +8,14 @@ class StoreError(ChargebackError):
     """The store refused a value, or the database could not be opened or written."""
 
 
+class CountOverflowError(StoreError):
+    """A write would take a count (a window, a local day or month) past MAX_BYTES.
+
+    Nothing of the write was stored. Raised where the sums are made, which do not know the
+    records; `Store.write_usage` then finds which records to refuse.
+    """
+
+
 class RecordsRefusedError(StoreError, UsageRefusedError):
     """Records of a usage batch are invalid; nothing of the batch was written.
 

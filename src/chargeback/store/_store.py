@@ -22,7 +22,13 @@ from chargeback.store._engine import (
     parse_store_url,
     write_transaction,
 )
-from chargeback.store._errors import RecordError, RecordsRefusedError, StoreError
+from chargeback.store._errors import (
+    CountOverflowError,
+    RecordError,
+    RecordsRefusedError,
+    StoreError,
+)
+from chargeback.store._overflows import overflowing_records
 from chargeback.store._rollups import UsageGrid
 from chargeback.store._rows import ApiTokenRow, GatewayUserRow, ImportResult, UsageTotal, UserRow
 from chargeback.store._usage_writes import (
@@ -85,19 +91,39 @@ class Store:
         """Add `records` under `batch_id` atomically; return False if the batch id was stored.
 
         Raises:
-            RecordsRefusedError: records are invalid (all are named); nothing is written. It is
-                a `usage.UsageRefusedError` (retrying cannot help) and a StoreError.
+            RecordsRefusedError: records are invalid, or would take a count (their window, or
+                a local day or month of a zone) past MAX_BYTES with the bytes stored before
+                them; all are named, and nothing is written. It is a `usage.UsageRefusedError`
+                (retrying cannot help) and a StoreError.
             StoreError: the database failed.
         """
         try:
             totals = sum_records(records, f"batch {batch_id!r}")
         except RecordError as error:
-            raise RecordsRefusedError(str(error), refused_records(records)) from None
-        with self._writing() as connection:
-            if not claim_batch(connection, batch_id, len(records)):
-                return False
-            add_usage(connection, totals)
+            raise self._refusal(str(error), records) from None
+        try:
+            with self._writing() as connection:
+                if not claim_batch(connection, batch_id, len(records)):
+                    return False
+                add_usage(connection, totals)
+        except CountOverflowError as error:
+            raise self._refusal(str(error), records) from None
         return True
+
+    def _refusal(self, message: str, records: Sequence[UsageRecord]) -> StoreError:
+        """The error that names the records of a refused write, so that the rest can be written.
+
+        Invalid records first; failing those, the records whose counts would overflow. Should
+        none be found (the write's own check and this one disagree), a plain StoreError: a
+        retry may then pass, where refusing records could only lose usage.
+        """
+        refused = refused_records(records)
+        if not refused:
+            with self._reading() as connection:
+                refused = overflowing_records(connection, records)
+        if not refused:
+            return StoreError(message)
+        return RecordsRefusedError(message, refused)
 
     def import_usage(
         self,

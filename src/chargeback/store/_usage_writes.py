@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from chargeback.store import _tables as t
-from chargeback.store._errors import RecordError, StoreError
+from chargeback.store._errors import CountOverflowError, RecordError, StoreError
 from chargeback.store._zones import day_start, local_day_of, month_number, month_start
 from chargeback.usage import (
     MAX_BYTES,
@@ -38,7 +38,7 @@ _DIRECTION_TEXT: dict[object, str] = {direction: direction.value for direction i
 WRITE_CHUNK_ROWS = 20_000
 _NAME_FIELDS = ("cluster", "service_account", "topic")
 _ENDS_BEFORE_S = int(USAGE_ENDS_BEFORE_UTC.timestamp())
-_BYTES_LIMIT = f"{MAX_BYTES} (2**63 - 1), the most the store can count"
+BYTES_LIMIT = f"{MAX_BYTES} (2**63 - 1), the most the store can count"
 
 
 def check_record(record: UsageRecord, windows: dict[datetime, int], names: set[str]) -> RawKey:
@@ -68,7 +68,7 @@ def check_record(record: UsageRecord, windows: dict[datetime, int], names: set[s
     if type(byte_count) is not int or byte_count < 0:
         raise StoreError(f"bytes {byte_count!r} is not a non-negative integer")
     if byte_count > MAX_BYTES:
-        raise StoreError(f"bytes {byte_count} is more than {_BYTES_LIMIT}")
+        raise StoreError(f"bytes {byte_count} is more than {BYTES_LIMIT}")
     window = record.window_start_utc
     window_s = windows.get(window)
     if window_s is None:
@@ -124,8 +124,8 @@ def sum_records(
             raise RecordError(where, number, str(error)) from None
         total = totals.get(key, 0) + record.bytes
         if total > MAX_BYTES:
-            reason = f"the bytes of {_describe_raw_key(key)} add up to {total}, more than "
-            raise RecordError(where, number, reason + _BYTES_LIMIT)
+            reason = f"the bytes of {describe_raw_key(key)} add up to {total}, more than "
+            raise RecordError(where, number, reason + BYTES_LIMIT)
         totals[key] = total
     return totals
 
@@ -147,7 +147,7 @@ def refused_records(records: Sequence[UsageRecord]) -> dict[int, str]:
     return refused
 
 
-def _describe_raw_key(key: RawKey) -> str:
+def describe_raw_key(key: RawKey) -> str:
     cluster, account, topic, direction, window_s = key
     window = datetime.fromtimestamp(window_s, tz=UTC).isoformat()
     return (
@@ -162,24 +162,24 @@ def _refuse_sums_past_the_limit(
     """Refuse rollup sums that a BIGINT cannot hold; `period_of` names a key's day or month.
 
     Raises:
-        StoreError: names the first such sum.
+        CountOverflowError: names the first such sum.
     """
     if not sums or max(sums.values()) <= MAX_BYTES:
         return
     for (cluster, account, direction, period), total in sums.items():
         if total > MAX_BYTES:
-            raise StoreError(
+            raise CountOverflowError(
                 f"the {direction} bytes of service account {account!r} on cluster "
                 f"{cluster!r} in {period_of(period)} ({zone_name}) would add up to {total}, "
-                f"more than {_BYTES_LIMIT}; nothing of this write was stored"
+                f"more than {BYTES_LIMIT}; nothing of this write was stored"
             )
 
 
-def _local_day_text(day: int) -> str:
+def local_day_text(day: int) -> str:
     return f"local day {day_start(day).isoformat()}"
 
 
-def _local_month_text(month: int) -> str:
+def local_month_text(month: int) -> str:
     return f"local month {month_start(month).isoformat()[:7]}"
 
 
@@ -236,7 +236,7 @@ def add_to_rollups(connection: Connection, zone_name: str, totals: Mapping[RawKe
         if day is None:
             day = local_days[window_s] = local_day_of(zone, window_s)
         day_sums[(cluster, account, direction, day)] += byte_count
-    _refuse_sums_past_the_limit(day_sums, zone_name, _local_day_text)
+    _refuse_sums_past_the_limit(day_sums, zone_name, local_day_text)
     add_day_sums(connection, zone_name, day_sums.items())
 
 
@@ -248,8 +248,8 @@ def add_day_sums(
     Each key and day comes once in `day_sums`, within MAX_BYTES.
 
     Raises:
-        StoreError: a local month's sum, or a stored day or month plus the new bytes, would
-            pass MAX_BYTES.
+        CountOverflowError: a local month's sum, or a stored day or month plus the new bytes,
+            would pass MAX_BYTES.
     """
     if connection.dialect.name == "postgresql":
         _add_day_sums_as_cells(connection, zone_name, day_sums)
@@ -274,7 +274,7 @@ def add_day_sums(
             year_row = months[(cluster, account, direction, year)] = [0] * len(t.MONTH_COLUMNS)
         year_row[month_of_year] += sum(row)
     _refuse_sums_past_the_limit(
-        {key: sum(row) for key, row in days.items()}, zone_name, _local_month_text
+        {key: sum(row) for key, row in days.items()}, zone_name, local_month_text
     )
     _upsert_adding(connection, t.usage_days, _rollup_rows(zone_name, days))
     _upsert_adding(connection, t.usage_months, _rollup_rows(zone_name, months))
@@ -298,7 +298,7 @@ def _add_day_sums_as_cells(
             place = places[day] = (month_number(local_date), local_date.day - 1)
         day_cells.append((cluster, account, direction, place[0], place[1], byte_count))
         month_sums[(cluster, account, direction, place[0])] += byte_count
-    _refuse_sums_past_the_limit(month_sums, zone_name, _local_month_text)
+    _refuse_sums_past_the_limit(month_sums, zone_name, local_month_text)
     month_cells: list[tuple[object, ...]] = [
         (cluster, account, direction, month // 12, month % 12, byte_count)
         for (cluster, account, direction, month), byte_count in month_sums.items()
@@ -388,14 +388,14 @@ def _execute_adding(
     """Run an upsert built with `_checked_sum`; its NOT NULL failure means an overflow.
 
     Raises:
-        StoreError: the stored bytes of some key plus the new ones would pass MAX_BYTES.
+        CountOverflowError: the stored bytes of some key plus the new ones would pass MAX_BYTES.
     """
     try:
         connection.exec_driver_sql(statement, parameters)
     except sa.exc.IntegrityError as error:
-        raise StoreError(
+        raise CountOverflowError(
             f"the bytes already stored for one {_COUNTED_PER[table.name]} plus the new ones "
-            f"would pass {_BYTES_LIMIT}; nothing of this write was stored"
+            f"would pass {BYTES_LIMIT}; nothing of this write was stored"
         ) from error
 
 
