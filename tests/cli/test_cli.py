@@ -65,22 +65,24 @@ def test_pricing_set_refuses_bad_values_and_keeps_the_old_prices(
     assert "0.1 USD" in invoke("pricing", "show").stdout
 
 
-def test_a_price_of_minus_zero_is_stored_and_shown_as_zero(
-    invoke: Invoke, usage_file: Path
+@pytest.mark.parametrize("value", [" 0.1", "+1", "-0", "\u0660.\u0661"])
+def test_pricing_set_refuses_a_price_with_a_sign_spaces_or_other_digits(
+    invoke: Invoke, value: str
 ) -> None:
     # Given
-    invoke("usage", "import", str(usage_file))
+    invoke("pricing", "set", "--ingress-per-gb", "0.1")
 
     # When
-    result = invoke("pricing", "set", "--ingress-per-gb", "-0", "--egress-per-gb", "-0.00")
+    result = invoke("pricing", "set", f"--egress-per-gb={value}")
 
     # Then
-    assert result.exit_code == 0, result.output
-    report = json.loads(
-        invoke("report", "--period", "7D", "--as-of", "2026-03-10", "--format", "json").stdout
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: egress price per GB {value!r} is not a plain decimal number: write it out in "
+        "the digits 0-9 with an optional '.', e.g. 0.001 (no sign, spaces, exponent or "
+        "separators)\n"
     )
-    assert (report["prices"]["ingress_per_gb"], report["prices"]["egress_per_gb"]) == ("0", "0.00")
-    assert "-0" not in invoke("pricing", "show").stdout
+    assert "0.1 USD" in invoke("pricing", "show").stdout
 
 
 def test_pricing_set_without_any_option_is_a_usage_error(invoke: Invoke) -> None:

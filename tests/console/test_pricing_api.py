@@ -75,6 +75,8 @@ async def test_fields_left_out_keep_their_value(client: httpx.AsyncClient, store
         ({"ingress_per_gb": "-0.01"}, "ingress_per_gb", "negative"),
         ({"egress_per_gb": "0.123456789"}, "egress_per_gb", "more than 8 decimal places"),
         ({"egress_per_gb": "cheap"}, "egress_per_gb", "not a number"),
+        ({"egress_per_gb": " 0.1"}, "egress_per_gb", "' 0.1' is not a plain decimal number"),
+        ({"ingress_per_gb": "+1"}, "ingress_per_gb", "'+1' is not a plain decimal number"),
         ({"ingress_per_gb": "NaN"}, "ingress_per_gb", "not a finite number"),
         ({"currency": "UDS"}, "currency", "'UDS' is not a supported ISO 4217 code"),
         ({"gb_unit": "kibi"}, "gb_unit", "neither 'decimal' nor 'binary'"),

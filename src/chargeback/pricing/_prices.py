@@ -17,8 +17,9 @@ MAX_PRICE_DECIMAL_PLACES = 8
 # rounding of a report within exact decimal arithmetic: "1e400" made reports fail.
 MAX_PRICE_PER_GB = Decimal(1_000_000)
 _EIGHT_PLACES = Decimal(1).scaleb(-MAX_PRICE_DECIMAL_PLACES)
-# What a person types as a price: digits with an optional point and sign; no exponent.
-_PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+# What a person types as a price: the digits 0-9 with an optional point. No sign, spaces,
+# exponent or separators, and no digits of other scripts (Decimal reads "٠.١" as 0.1).
+_PLAIN_DECIMAL = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 
 
 class GbUnit(StrEnum):
@@ -123,34 +124,40 @@ def _has_more_places(price: Decimal) -> bool:
 
 
 def parse_price(text: str, field: str) -> Decimal:
-    """Parse a price typed by a user in plain decimal notation ("0.12", "5", ".5").
+    """Parse a price typed by a user in plain decimal notation ("0.12", "5", ".5", "7.").
 
-    Exponents ("1e-3") are refused: money is written out in full everywhere it is shown, and
-    "1e400" hid a number no report could price. The result is checked like any price and
-    comes in plain form ("-0" is 0).
+    Only the digits 0-9 and one optional point: no sign, surrounding spaces, exponent
+    ("1e-3"), separators or digits of other scripts, so that what is stored is exactly what
+    was typed and shown. Money is written out in full everywhere it is shown, and "1e400" hid
+    a number no report could price. The result is checked like any price.
 
     Raises:
-        PricingError: the text is not a number, has an exponent or underscores, or the number
-            is not a valid price.
+        PricingError: the text is not a number, is negative, is not plain decimal notation, or
+            the number is not a valid price.
 
-    >>> parse_price(" 0.09 ", "egress price per GB")
+    >>> parse_price("0.09", "egress price per GB")
     Decimal('0.09')
     >>> parse_price("ten", "egress price per GB")
     Traceback (most recent call last):
     ...
     chargeback.pricing._errors.PricingError: egress price per GB 'ten' is not a number
-    """
-    stripped = text.strip()
+    >>> parse_price(" 0.09", "egress price per GB")
+    Traceback (most recent call last):
+    ...
+    chargeback.pricing._errors.PricingError: egress price per GB ' 0.09' is not a plain decimal number: write it out in the digits 0-9 with an optional '.', e.g. 0.001 (no sign, spaces, exponent or separators)
+    """  # noqa: E501
     try:
-        price = Decimal(stripped)
+        price = Decimal(text)
     except InvalidOperation:
         raise PricingError(f"{field} {text!r} is not a number") from None
     if not price.is_finite():
         raise PricingError(f"{field} {text!r} is not a finite number")
-    if not _PLAIN_DECIMAL.fullmatch(stripped):
+    if price < 0 and _PLAIN_DECIMAL.fullmatch(text.removeprefix("-")):
+        raise PricingError(f"{field} {price} is negative")
+    if not _PLAIN_DECIMAL.fullmatch(text):
         raise PricingError(
-            f"{field} {text!r} is not a plain decimal number: write it out without an exponent"
-            " or separators, e.g. 0.001"
+            f"{field} {text!r} is not a plain decimal number: write it out in the digits 0-9"
+            " with an optional '.', e.g. 0.001 (no sign, spaces, exponent or separators)"
         )
     check_price(price, field)
     return canonical_price(price)

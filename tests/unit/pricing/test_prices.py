@@ -47,9 +47,17 @@ def test_the_examples_in_the_docstrings_hold(module: object) -> None:
         ("gb_unit", "kibi", "GB size 'kibi' is neither 'decimal' nor 'binary'"),
         ("ingress_per_gb", "1e400", "ingress price per GB '1e400' is not a plain decimal number"),
         ("egress_per_gb", "1e100000", "'1e100000' is not a plain decimal number"),
-        ("egress_per_gb", "1E-3", "'1E-3' is not a plain decimal number: write it out"),
+        ("egress_per_gb", "1E-3", "'1E-3' is not a plain decimal number: write it out in the "),
         ("egress_per_gb", "0e-100000", "'0e-100000' is not a plain decimal number"),
         ("egress_per_gb", "1_000", "'1_000' is not a plain decimal number"),
+        # only the digits 0-9 and a point: no sign, spaces or digits of other scripts
+        ("ingress_per_gb", " 0.1", "' 0.1' is not a plain decimal number"),
+        ("ingress_per_gb", "0.1 ", "'0.1 ' is not a plain decimal number"),
+        ("ingress_per_gb", "+1", "'\\+1' is not a plain decimal number"),
+        ("ingress_per_gb", "\u0660.\u0661", "'\u0660.\u0661' is not a plain decimal number"),
+        ("ingress_per_gb", "-0", "'-0' is not a plain decimal number"),
+        ("ingress_per_gb", "-0.00", "'-0.00' is not a plain decimal number"),
+        ("ingress_per_gb", "-.5", "ingress price per GB -0.5 is negative"),
         ("ingress_per_gb", "1000000.00000001", "ingress price per GB 1000000.00000001 is more"),
         ("egress_per_gb", "99999999999", "egress price per GB 99999999999 is more than 1000000"),
     ],
@@ -83,16 +91,14 @@ def test_trailing_zeros_beyond_8_places_are_not_extra_precision() -> None:
 
 @pytest.mark.parametrize(
     ("text", "printed"),
-    [("-0", "0"), ("+0.00", "0.00"), ("-0.0", "0.0"), ("1000000", "1000000"), (".5", "0.5"),
-     ("1000000.00000000", "1000000.00000000"), ("7.", "7")],
+    [("0", "0"), ("0.00", "0.00"), ("1000000", "1000000"), (".5", "0.5"),
+     ("1000000.00000000", "1000000.00000000"), ("7.", "7"), ("0.12345678", "0.12345678")],
 )  # fmt: skip
-def test_plain_prices_up_to_a_million_are_taken_and_minus_zero_is_zero(
-    text: str, printed: str
-) -> None:
+def test_plain_prices_up_to_a_million_are_taken_in_the_form_typed(text: str, printed: str) -> None:
     # When
     price = parse_prices(ingress_per_gb=text).ingress_per_gb
 
-    # Then: the value, no sign, and the form it prints and is stored in
+    # Then: the value, and the form it prints and is stored in
     assert price == Decimal(printed)
     assert not price.is_signed()
     assert f"{price:f}" == printed
