@@ -61,9 +61,15 @@ def _number(cell: Cell) -> str:
 
 
 def _text_cell(text: str) -> str:
-    """Defuse formula starts with a leading apostrophe.
+    """Defuse formula starts with a leading apostrophe, also behind leading whitespace.
 
-    >>> _text_cell("=SUM(A1)"), _text_cell("team-a")
-    ("'=SUM(A1)", 'team-a')
+    Some spreadsheet programs trim a cell before deciding that it is a formula, so " =1+1"
+    is defused like "=1+1" (spec section 5's list, checked at the first non-whitespace
+    character too).
+
+    >>> _text_cell("=SUM(A1)"), _text_cell(" =1+1"), _text_cell(" team-a")
+    ("'=SUM(A1)", "' =1+1", ' team-a')
     """
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    if text.startswith(_FORMULA_STARTS) or text.lstrip().startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text

@@ -65,6 +65,34 @@ def test_ingress_export_writes_bytes_even_when_the_view_shows_percentages() -> N
     assert export.content == golden.read_bytes()
 
 
+@pytest.mark.parametrize(
+    ("name", "cell"),
+    [
+        (" =1+1", "' =1+1"),
+        ("   +1", "'   +1"),
+        (" -2", "' -2"),
+        ("\u00a0@SUM(A1)", "'\u00a0@SUM(A1)"),  # a no-break space is trimmed too
+        ("\u3000=1", "'\u3000=1"),  # an ideographic space likewise
+        (" team", " team"),
+        ("a=b", "a=b"),
+        ("team -a", "team -a"),
+    ],
+)
+def test_a_formula_start_behind_leading_whitespace_is_defused_and_other_names_are_kept(
+    name: str, cell: str
+) -> None:
+    # Given
+    source = source_of([record(name, IN, utc(2026, 3, 10), 7)], PRICES)
+    query = ReportQuery(Tab.INGRESS, PeriodName.LAST_7_DAYS, date(2026, 3, 10), Metric.BYTES)
+
+    # When
+    export = to_csv(build_report(source, query))
+
+    # Then
+    row = f"{cell},0,0,0,0,0,0,7,7\r\n"
+    assert export.content.decode("utf-8").splitlines(keepends=True)[1] == row
+
+
 @pytest.mark.parametrize(("tab", "suffix"), [(Tab.OVERALL, "OverallCost"), (Tab.EGRESS, "Egress")])
 def test_file_name_names_the_first_and_last_day_and_the_tab(tab: Tab, suffix: str) -> None:
     # Given
