@@ -16,7 +16,7 @@ Invoke = Callable[..., Result]
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No CHARGEBACK_* variables from outside; the user's data directory under tmp_path."""
-    for name in ("CHARGEBACK_DB", "CHARGEBACK_TIMEZONE"):
+    for name in ("CHARGEBACK_DB", "CHARGEBACK_TIMEZONE", "CHARGEBACK_MAX_REPORT_ZONES"):
         monkeypatch.delenv(name, raising=False)
     data_home = tmp_path / "xdg-data"
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))

@@ -247,6 +247,10 @@ def test_export_refuses_an_output_path_that_is_a_file(invoke: Invoke, tmp_path: 
         (["--tab", "overall", "--metric", "bytes"], "'bytes' is not offered on the overall tab"),
         (["--as-of", "2026-13-01"], "bad as-of date '2026-13-01'"),
         (["--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+        (["--tz", "posix/Europe/Berlin"], "unknown time zone 'posix/Europe/Berlin': use 'Europe/"),
+        (["--tz", "right/UTC"], "unknown time zone 'right/UTC': use 'UTC'"),
+        (["--tz", "localtime"], "unknown time zone 'localtime': use an IANA name such as UTC"),
+        (["--tz", "Factory"], "unknown time zone 'Factory': use an IANA name such as UTC"),
         (["--sort", "owner:desc"], "unknown sort column 'owner'"),
         (["--sort", ":asc"], "bad sort ':asc': the column is missing; use COLUMN[:asc|:desc]"),
         (["--as-of", "9999-12-31", "--period", "7D"], "as-of date 9999-12-31 is too late: use a"),
@@ -322,3 +326,26 @@ def test_table_shows_rows_and_a_totals_line(invoke: Invoke, usage_file: Path) ->
     payments = next(line for line in result.stdout.splitlines() if "payments" in line)
     assert "2,000,000,000" in payments
     assert "2026-03-10" in result.stdout.splitlines()[2] or "2026-03-10" in result.stdout
+
+
+def test_a_report_in_a_zone_past_max_report_zones_is_refused_and_built_zones_still_answer(
+    invoke: Invoke, usage_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given room for two zones: UTC (built with the store) and Asia/Tokyo
+    monkeypatch.setenv("CHARGEBACK_MAX_REPORT_ZONES", "2")
+    invoke("usage", "import", str(usage_file))
+    tokyo = ["report", "--period", "7D", "--as-of", "2026-03-10", "--format", "csv"]
+    first = invoke(*tokyo, "--tz", "Asia/Tokyo")
+
+    # When
+    refused = invoke(*tokyo, "--tz", "Europe/Berlin")
+
+    # Then
+    assert first.exit_code == 0, first.output
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "error: time zone 'Europe/Berlin' has no rollups yet, and the store already keeps "
+        "those of 2 zones, as many as the setting max_report_zones (2) allows: report in one "
+        "of Asia/Tokyo, UTC, or ask an operator to raise max_report_zones\n"
+    )
+    assert invoke(*tokyo, "--tz", "Asia/Tokyo").stdout == first.stdout

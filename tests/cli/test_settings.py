@@ -101,6 +101,9 @@ def test_the_default_store_is_a_sqlite_file_in_the_users_data_directory(
         ("db = ", "is not valid TOML"),
         ('dbb = "sqlite://"\n', "unknown setting 'dbb'"),
         ('timezone = "Moon/Base"\n', "unknown time zone 'Moon/Base'"),
+        ('timezone = "localtime"\n', "unknown time zone 'localtime'"),
+        ('timezone = "posix/Asia/Tokyo"\n', "use 'Asia/Tokyo'"),
+        ("max_report_zones = 0\n", "setting 'max_report_zones' (CHARGEBACK_MAX_REPORT_ZONES)"),
     ],
 )
 def test_a_bad_config_file_gets_a_message_and_exit_code_2(

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from chargeback.console import ConsoleSettings
-from chargeback.store import Store
+from chargeback.console import ConsoleSettings, create_app
+from chargeback.store import Store, open_store, zone_names
 from tests.console.conftest import (
     ADMIN_HEADERS,
+    BASE_URL,
     VIEWER,
     VIEWER_HEADERS,
     VIEWER_PASSWORD,
@@ -244,6 +246,9 @@ async def test_any_column_sorts_with_ties_by_name(
         ({"asOf": "2026-02-30"}, "bad as-of date '2026-02-30'"),
         ({"asOf": "9999-12-31"}, "as-of date 9999-12-31 is too late: use a date up to 9998-12-31"),
         ({"tz": "Mars/Olympus_Mons"}, "unknown time zone 'Mars/Olympus_Mons'"),
+        ({"tz": "posix/Europe/Berlin"}, "unknown time zone 'posix/Europe/Berlin': use 'Europe/"),
+        ({"tz": "localtime"}, "unknown time zone 'localtime': use an IANA name"),
+        ({"tz": "Factory"}, "unknown time zone 'Factory': use an IANA name"),
         ({"sort": "total:sideways"}, "bad sort direction"),
         ({"sort": "2020-01-01:desc", "period": "7D"}, "2020-01-01"),
         ({"tab": "overall", "metric": "bytes"}, "bytes"),
@@ -279,6 +284,23 @@ async def test_the_pages_as_of_bounds_are_dates_the_api_answers_for_every_period
     # Then: year 2 is the first the 12M period can reach back from; year 10000 does not exist
     assert bounds == [("min", "0002-01-01"), ("max", "9998-12-31")]
     assert answers == [200] * 10
+
+
+async def test_the_page_offers_the_zones_the_api_accepts_and_no_copies_or_placeholders(
+    client: httpx.AsyncClient,
+) -> None:
+    # Given
+    await sign_in(client, VIEWER, VIEWER_PASSWORD)
+    # When
+    page = (await client.get("/")).text
+    # Then
+    zone_list = re.search(r'<datalist id="zones">(.*?)</datalist>', page)
+    assert zone_list, "the page has a list of zones"
+    offered = set(re.findall(r'<option value="([^"]+)">', zone_list.group(1)))
+    assert {"UTC", "Europe/Berlin", "Asia/Kathmandu"} <= offered
+    assert not {"localtime", "Factory"} & offered
+    assert not [zone for zone in offered if zone.startswith(("posix/", "right/"))]
+    assert offered == zone_names()
 
 
 @pytest.mark.parametrize("console_settings", [ConsoleSettings(chart_top_accounts=2)])
@@ -350,3 +372,31 @@ async def test_the_ingress_export_holds_bytes_whatever_the_metric_on_screen(
     assert answer.headers["Content-Disposition"].endswith('_Ingress.csv"')
     lines = answer.content.decode().split("\r\n")
     assert lines[1:] == ["billing,0,0,0,0,500000000,0,0,500000000", ""]
+
+
+async def test_a_zone_past_max_report_zones_answers_422_and_built_zones_still_answer(
+    tmp_path: Path, password_hashes: Hashes
+) -> None:
+    # Given a console over a store with room for two zones: UTC (built with it) and one more
+    capped = open_store(f"sqlite:///{tmp_path / 'capped.db'}", max_report_zones=2)
+    store = seed(with_users(capped, password_hashes))
+    transport = httpx.ASGITransport(app=create_app(store))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        tokyo = await view(client, tz="Asia/Tokyo", **SEVEN_DAYS_UTC)
+
+        # When
+        answer = await client.get(
+            "/api/v1/chargeback",
+            params={"tz": "Europe/Berlin", **SEVEN_DAYS_UTC},
+            headers=VIEWER_HEADERS,
+        )
+
+        # Then
+        assert answer.status_code == 422
+        assert answer.json() == {
+            "detail": "time zone 'Europe/Berlin' has no rollups yet, and the store already "
+            "keeps those of 2 zones, as many as the setting max_report_zones (2) allows: "
+            "report in one of Asia/Tokyo, UTC, or ask an operator to raise max_report_zones"
+        }
+        assert await view(client, tz="Asia/Tokyo", **SEVEN_DAYS_UTC) == tokyo
+    store.close()

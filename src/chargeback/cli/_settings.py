@@ -1,7 +1,8 @@
 """Shared CLI plumbing: settings (file, environment, `--db`), opening the store, clean errors.
 
 Settings come, strongest first, from the command line (`--db`), the environment
-(`CHARGEBACK_DB`, `CHARGEBACK_TIMEZONE`, ...), the TOML file named by `--config`, and defaults.
+(`CHARGEBACK_DB`, `CHARGEBACK_TIMEZONE`, `CHARGEBACK_MAX_REPORT_ZONES`, ...), the TOML file
+named by `--config`, and defaults.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import platformdirs
 import typer
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,7 +27,7 @@ from pydantic_settings import (
 
 from chargeback.errors import ChargebackError, ConfigError
 from chargeback.reports import ReportError, parse_zone
-from chargeback.store import Store, open_store
+from chargeback.store import DEFAULT_MAX_REPORT_ZONES, Store, open_store
 
 APP_NAME = "kafka-chargeback"
 EXIT_ERROR = 1
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     """SQLAlchemy URL of the store; empty means `default_db_url()`."""
     timezone: str = "UTC"
     """Default reporting time zone (IANA name) when `--tz` is not given."""
+    max_report_zones: int = Field(default=DEFAULT_MAX_REPORT_ZONES, ge=1)
+    """Most time zones whose rollups reports build (the `timezone` is always allowed)."""
     gateway: dict[str, Any] = {}
     """The `[gateway]` table: `chargeback gateway` options by name; checked by that command."""
 
@@ -144,7 +147,12 @@ def open_store_from_context(ctx: typer.Context) -> Store:
     state: CliState = root.obj
     if state.store is None:
         # open_store makes a SQLite file's folder (the user's data directory by default).
-        state.store = open_store(state.settings.db_url)
+        settings = state.settings
+        state.store = open_store(
+            settings.db_url,
+            max_report_zones=settings.max_report_zones,
+            default_zone=settings.timezone,
+        )
         root.call_on_close(state.store.close)
     return state.store
 

@@ -31,6 +31,7 @@ from chargeback.reports._model import (
 from chargeback.reports._periods import is_daily, period_buckets
 from chargeback.reports._source import UsageGridLike, UsageSource
 from chargeback.reports.errors import ReportError
+from chargeback.store import ZoneLimitError
 from chargeback.usage import Direction
 
 # Shares are at most 1 (3 digits once in percent): 5 digits more than the places kept.
@@ -62,7 +63,8 @@ def build_report(
     `prices` defaults to the prices stored in `store` (today's prices re-price every period).
 
     Raises:
-        ReportError: the query is inconsistent (bytes on Overall Cost, an unknown sort column).
+        ReportError: the query is inconsistent (bytes on Overall Cost, an unknown sort column),
+            or its zone would need rollups past the store's `max_report_zones`.
     """
     check_query(query)
     buckets = period_buckets(query.period, query.as_of)
@@ -183,9 +185,13 @@ def _fetch_usage(
     store: UsageSource, query: ReportQuery, buckets: Sequence[Bucket]
 ) -> UsageGridLike:
     first_day, last_day = buckets[0].first_day, buckets[-1].last_day
-    if is_daily(query.period):
-        return store.daily_grid(query.zone, first_day, last_day, query.cluster)
-    return store.monthly_grid(query.zone, first_day, last_day, query.cluster)
+    try:
+        if is_daily(query.period):
+            return store.daily_grid(query.zone, first_day, last_day, query.cluster)
+        return store.monthly_grid(query.zone, first_day, last_day, query.cluster)
+    except ZoneLimitError as error:
+        # The viewer's choice of zone, not a failing store: a message for them (API 422).
+        raise ReportError(str(error)) from None
 
 
 def _bytes_grid(usage: UsageGridLike, buckets: Sequence[Bucket]) -> BytesGrid:

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from chargeback.reports._engine import check_query
 from chargeback.reports._model import (
@@ -20,6 +20,7 @@ from chargeback.reports._model import (
     check_as_of,
 )
 from chargeback.reports.errors import ReportError
+from chargeback.store import zone_fault
 
 DEFAULT_ZONE = "UTC"
 _Choice = TypeVar("_Choice", bound=StrEnum)
@@ -68,19 +69,19 @@ def _parse_choice(kind: type[_Choice], text: str, what: str) -> _Choice:
 
 
 def parse_zone(tz: str | None) -> str:
-    """Return `tz` if it names an IANA time zone (default UTC).
+    """Return `tz` if it names an IANA time zone that reports may use (default UTC).
+
+    Only the names of the time zone database and UTC (`store.zone_names`): not the posix/
+    and right/ copies, "localtime" or "Factory", which ZoneInfo loads too.
 
     Raises:
-        ReportError: the zone is unknown.
+        ReportError: the zone is unknown or not offered.
     """
     if tz is None or not tz.strip():
         return DEFAULT_ZONE
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ReportError(
-            f"unknown time zone {tz!r}: use an IANA name such as UTC or Europe/Berlin"
-        ) from None
+    fault = zone_fault(tz)
+    if fault is not None:
+        raise ReportError(fault)
     return tz
 
 

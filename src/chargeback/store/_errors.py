@@ -35,3 +35,19 @@ class RecordError(StoreError):
         super().__init__(f"{where}, record {record_number}: {reason}")
         self.record_number = record_number
         self.reason = reason
+
+
+class ZoneLimitError(StoreError):
+    """A report asked for a time zone whose rollups are not built, and the store keeps rollups
+    for as many zones as it may (`max_report_zones`). Nothing was built.
+    """
+
+    def __init__(self, zone: str, built_zones: list[str], max_report_zones: int) -> None:
+        super().__init__(
+            f"time zone {zone!r} has no rollups yet, and the store already keeps those of "
+            f"{len(built_zones)} zones, as many as the setting max_report_zones "
+            f"({max_report_zones}) allows: report in one of {', '.join(built_zones)}, or ask "
+            "an operator to raise max_report_zones"
+        )
+        self.zone = zone
+        self.built_zones = built_zones

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from chargeback.store import _tables as t
-from chargeback.store._errors import StoreError
+from chargeback.store._errors import StoreError, ZoneLimitError
 from chargeback.store._rows import UsageTotal
 from chargeback.store._usage_writes import add_day_sums
 from chargeback.store._zones import (
@@ -70,15 +70,27 @@ def is_materialized(connection: Connection, zone: str) -> bool:
     return found is not None
 
 
-def materialize(connection: Connection, zone: str) -> bool:
-    """Build `zone`'s rollups from raw usage, unless they exist; return True if built now."""
+def materialize(connection: Connection, zone: str, max_zones: int | None = None) -> bool:
+    """Build `zone`'s rollups from raw usage, unless they exist; return True if built now.
+
+    Raises:
+        ZoneLimitError: `max_zones` zones are built already (None: no limit).
+        StoreError: unknown zone, or a local day or month would pass MAX_BYTES.
+    """
     load_zone(zone)  # refuse an unknown zone before taking any lock
     if connection.dialect.name == "postgresql":
+        # One build at a time (this mode conflicts with itself, not with the writers' reads),
+        # so that two builds cannot both count the zones below the limit and both go on.
+        connection.execute(sa.text("LOCK TABLE rollup_zones IN SHARE ROW EXCLUSIVE MODE"))
         # SHARE conflicts with the ROW EXCLUSIVE lock writers hold on `usage`: wait for the
         # writes in flight, keep new ones out until this zone is listed, then they update it.
         connection.execute(sa.text("LOCK TABLE usage IN SHARE MODE"))
     if is_materialized(connection, zone):
         return False
+    if max_zones is not None:
+        built_zones = sorted(connection.execute(sa.select(t.rollup_zones.c.zone)).scalars())
+        if len(built_zones) >= max_zones:
+            raise ZoneLimitError(zone, built_zones, max_zones)
     window = t.usage.c.window_start_utc_s
     first_s, last_s = connection.execute(sa.select(sa.func.min(window), sa.func.max(window))).one()
     if first_s is not None:

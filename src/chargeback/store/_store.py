@@ -44,16 +44,30 @@ from chargeback.usage import UsageFileError, UsageRecord, digest_usage_file, rea
 
 _PRICES_ROW_ID = 1
 DEFAULT_ZONE = "UTC"
+# Rollups of 20 zones cost about 200 MB for 2,000 accounts over 400 days (operations.md).
+DEFAULT_MAX_REPORT_ZONES = 20
 _READ_BLOCK_BYTES = 1 << 20
 ImportPhase = Literal["checking", "importing"]
 
 
-def open_store(url: str) -> Store:
+def open_store(
+    url: str,
+    *,
+    max_report_zones: int = DEFAULT_MAX_REPORT_ZONES,
+    default_zone: str = DEFAULT_ZONE,
+) -> Store:
     """Open the store at SQLAlchemy `url`, creating the database file and schema if needed.
 
+    Reports build rollups for at most `max_report_zones` time zones, and always for
+    `default_zone`, the configured reporting zone (see `Store`).
+
     Raises:
-        StoreError: the URL is invalid, or the database cannot be reached or migrated.
+        StoreError: the URL is invalid, the database cannot be reached or migrated, the
+            default zone is unknown or the limit is below 1.
     """
+    if max_report_zones < 1:
+        raise StoreError(f"max_report_zones {max_report_zones} is not a positive number")
+    load_zone(default_zone)
     parsed = parse_store_url(url)
     engine = create_store_engine(parsed)
     try:
@@ -64,7 +78,7 @@ def open_store(url: str) -> Store:
         reason = error.orig if isinstance(error, sa.exc.DBAPIError) else error
         one_line = " ".join(str(reason).split())
         raise StoreError(f"cannot open the store at {_shown(parsed)}: {one_line}") from error
-    store = Store(engine, parsed)
+    store = Store(engine, parsed, max_report_zones, default_zone)
     store._build_default_zone_while_empty()
     return store
 
@@ -73,11 +87,25 @@ class Store:
     """Usage, rollups, prices, settings and accounts in one database. Thread-safe.
 
     Implements `chargeback.usage.UsageSink`. Every method is one transaction.
+
+    A report in a time zone whose rollups do not exist builds them, unless rollups of
+    `max_report_zones` zones exist already (`ZoneLimitError`): each zone costs a pass over all
+    usage under the write lock and its own rollup rows, and any signed-in viewer picks the
+    zone. `default_zone` (the configured reporting zone) and `materialize_zone`, an operator's
+    call, are not limited.
     """
 
-    def __init__(self, engine: Engine, url: URL) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        url: URL,
+        max_report_zones: int = DEFAULT_MAX_REPORT_ZONES,
+        default_zone: str = DEFAULT_ZONE,
+    ) -> None:
         self._engine = engine
         self._url = url
+        self._max_report_zones = max_report_zones
+        self._default_zone = default_zone
         self._materialized_zones: set[str] = set()
 
     @property
@@ -222,8 +250,9 @@ class Store:
     def materialize_zone(self, zone: str) -> bool:
         """Build the rollups of IANA zone `zone` now; return False if they existed.
 
-        Reports do this on first use of a zone; call it ahead (at startup) to keep the first
-        report in a new zone fast. It reads all raw usage once and blocks writers meanwhile.
+        Reports do this on first use of a zone (up to `max_report_zones` zones); call it ahead
+        (at startup) to keep the first report in a new zone fast, or to add a zone past that
+        limit. It reads all raw usage once and blocks writers meanwhile.
 
         Raises:
             StoreError: unknown zone or database failure.
@@ -294,22 +323,30 @@ class Store:
             return list(rows.scalars())
 
     def _build_default_zone_while_empty(self) -> None:
-        # UTC is the default reporting zone: listing it while there is no usage costs nothing,
-        # and spares the first UTC report a pass over a store that has grown large by then.
+        # Listing the default reporting zone while there is no usage costs nothing, and spares
+        # its first report a pass over a store that has grown large by then.
         with self._reading() as connection:
             has_usage = connection.execute(sa.select(t.usage.c.cluster).limit(1)).first()
             has_zones = connection.execute(sa.select(t.rollup_zones.c.zone).limit(1)).first()
         if has_usage is None and has_zones is None:
-            self.materialize_zone(DEFAULT_ZONE)
+            self.materialize_zone(self._default_zone)
 
     def _ensure_zone(self, zone: str) -> None:
+        """Build `zone`'s rollups for a report, within `max_report_zones`.
+
+        Raises:
+            ZoneLimitError: they do not exist, and those of `max_report_zones` zones do.
+            StoreError: unknown zone or database failure.
+        """
         if zone in self._materialized_zones:
             return
         load_zone(zone)
         with self._reading() as connection:
             exists = _rollups.is_materialized(connection, zone)
         if not exists:
-            self.materialize_zone(zone)
+            limit = None if zone == self._default_zone else self._max_report_zones
+            with self._writing() as connection:
+                _rollups.materialize(connection, zone, limit)
         self._materialized_zones.add(zone)
 
     # -- prices and settings -------------------------------------------------------------------

@@ -7,8 +7,9 @@ real UTC offset is a whole number of quarter hours, so the window's start decide
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from chargeback.store._errors import StoreError
 
@@ -18,18 +19,57 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # its offset twice within three hours.
 _TRANSITION_PROBE_SECONDS = 3 * 3600
 _QUARTER_HOUR_SECONDS = 900
+# Loadable, but not places to report in: the host's own zone, and a placeholder.
+_NOT_REPORTING_ZONES = frozenset({"localtime", "Factory"})
+# Folders of the system's database with a copy of every zone (POSIX time, leap seconds).
+_COPY_FOLDERS = ("posix/", "right/")
 
 
 def load_zone(name: str) -> ZoneInfo:
-    """Return the IANA zone `name`.
+    """Return the IANA zone `name`, one of `zone_names()`.
 
     Raises:
-        StoreError: no such zone.
+        StoreError: not such a zone (the message says why).
     """
+    fault = zone_fault(name)
+    if fault is not None:
+        raise StoreError(fault)
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise StoreError(f"time zone {name!r} is not an IANA time zone name") from None
+    except (ZoneInfoNotFoundError, ValueError):  # listed, but its file went away since
+        raise StoreError(f"time zone {name!r} cannot be loaded") from None
+
+
+@functools.cache
+def zone_names() -> frozenset[str]:
+    """The zone names reports may use: the IANA names of the time zone database, and UTC.
+
+    That is `zoneinfo.available_timezones()` (the system's database, or the tzdata package),
+    which leaves out the `posix/` and `right/` copies of every zone, without "localtime" (the
+    host's own zone, another on every machine) and "Factory" (a placeholder, not a place).
+    Anything else that `ZoneInfo` would load, a path into the database included, is refused:
+    each name a report uses makes the store build and keep rollups for it.
+    """
+    return frozenset(available_timezones() | {"UTC"}) - _NOT_REPORTING_ZONES
+
+
+def zone_fault(name: str) -> str | None:
+    """Why `name` cannot be a reporting time zone; None if it can.
+
+    >>> zone_fault("Europe/Berlin") is None
+    True
+    >>> zone_fault("posix/Europe/Berlin")
+    "unknown time zone 'posix/Europe/Berlin': use 'Europe/Berlin' (the copies under posix/ and right/ are not offered)"
+    """  # noqa: E501
+    if name in zone_names():
+        return None
+    for prefix in _COPY_FOLDERS:
+        if name.startswith(prefix) and name.removeprefix(prefix) in zone_names():
+            return (
+                f"unknown time zone {name!r}: use {name.removeprefix(prefix)!r} (the copies "
+                "under posix/ and right/ are not offered)"
+            )
+    return f"unknown time zone {name!r}: use an IANA name such as UTC or Europe/Berlin"
 
 
 def offset_seconds(zone: ZoneInfo, instant_s: int) -> int:

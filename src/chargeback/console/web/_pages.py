@@ -6,7 +6,6 @@ page and the API can never disagree.
 
 from __future__ import annotations
 
-import zoneinfo
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +30,7 @@ from chargeback.console.deps import (
 from chargeback.console.errors import SignInLockedError
 from chargeback.pricing import CURRENCY_CODES, GbUnit
 from chargeback.reports import EARLIEST_AS_OF, LATEST_AS_OF, Metric, PeriodName, Tab
+from chargeback.store import zone_names
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -53,7 +53,7 @@ def chargeback_page(
         "periods": [period.value for period in PeriodName],
         "metrics": [metric.value for metric in Metric],
         "clusters": store.clusters(),
-        "zones": sorted(zoneinfo.available_timezones()),
+        "zones": sorted(zone_names()),  # those the API accepts
         "currencies": sorted(CURRENCY_CODES),
         "gb_units": [unit.value for unit in GbUnit],
         "as_of_bounds": (EARLIEST_AS_OF.isoformat(), LATEST_AS_OF.isoformat()),
