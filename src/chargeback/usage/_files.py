@@ -7,16 +7,14 @@ another layout (line ends, blank lines, row order, offsets) is still the same us
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import TextIO
 
 from chargeback.errors import ChargebackError
 from chargeback.usage._records import (
@@ -39,7 +37,6 @@ _MICROSECOND = timedelta(microseconds=1)
 _DIGEST_MODULUS = 2**256
 # No count has more digits than the largest; int() of 4,300 digits or more raises.
 _MAX_BYTES_DIGITS = len(str(MAX_BYTES))
-_ASCII_DIGITS = re.compile("[0-9]+")
 # How often (in records) digest_usage_file reports progress.
 _PROGRESS_EVERY_RECORDS = 20_000
 
@@ -124,50 +121,49 @@ def digest_usage_file(path: Path, progress: Callable[[int], None] | None = None)
 
 def _read_rows(path: Path) -> Iterator[_Row]:
     try:
-        with path.open("rb") as file:
-            lines = _text_lines(path, file)
+        with path.open(encoding="utf-8-sig", newline="") as file:
             if _is_json_lines(path, file):
-                yield from _read_json_lines(path, lines)
+                yield from _read_json_lines(path, file)
             else:
-                yield from _read_csv(path, lines)
+                yield from _read_csv(path, file)
+    except UnicodeDecodeError:
+        line_number = _first_line_not_utf8(path)
+        raise UsageFileError(path, line_number, "the line is not UTF-8 text") from None
     except OSError as error:
         raise UsageFileError(path, 0, f"cannot read the file: {error.strerror}") from None
 
 
-def _text_lines(path: Path, file: BinaryIO) -> Iterator[str]:
-    """The lines of `file`, line ends kept, each decoded on its own (a UTF-8 BOM first goes).
+def _first_line_not_utf8(path: Path) -> int:
+    """The number of the first line of `path` that is not UTF-8.
 
-    Decoding line by line names the line that is not UTF-8; a text file decodes blocks
-    ahead of the line being read, and its error knows no line. Lines end at LF, CRLF or a
-    lone CR, as in a text file opened with newline="".
-
-    Raises:
-        UsageFileError: a line is not UTF-8.
+    A text file decodes blocks ahead of the line being read, so its error names no line:
+    the file is read again, line by line (lines end at LF, CRLF or a lone CR, as in a text
+    file opened with newline=""), only once it failed.
     """
     line_number = 0
-    for block in file:
-        for line in block.splitlines(keepends=True) if b"\r" in block else (block,):
-            line_number += 1
-            if line_number == 1:
-                line = line.removeprefix(codecs.BOM_UTF8)
-            try:
-                yield line.decode("utf-8")
-            except UnicodeDecodeError:
-                raise UsageFileError(path, line_number, "the line is not UTF-8 text") from None
+    with path.open("rb") as file:
+        for block in file:
+            for line in block.splitlines() if b"\r" in block else (block,):
+                line_number += 1
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return line_number
+    return line_number
 
 
-def _is_json_lines(path: Path, file: BinaryIO) -> bool:
+def _is_json_lines(path: Path, file: TextIO) -> bool:
     if path.suffix.lower() in _JSON_LINES_SUFFIXES:
         return True
     if path.suffix.lower() == ".csv":
         return False
-    first_line = file.readline().removeprefix(codecs.BOM_UTF8)
+    first_line = file.readline()
     file.seek(0)
-    return first_line.lstrip().startswith(b"{")
+    return first_line.lstrip().startswith("{")
 
 
-def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[_Row]:
-    reader = csv.reader(lines, strict=True)
+def _read_csv(path: Path, file: TextIO) -> Iterator[_Row]:
+    reader = csv.reader(file, strict=True)
     try:
         header = next(reader, None)
         if header is None or tuple(cell.strip() for cell in header) != USAGE_FILE_FIELDS:
@@ -190,8 +186,8 @@ def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[_Row]:
         raise UsageFileError(path, reader.line_num, f"bad CSV: {error}") from None
 
 
-def _read_json_lines(path: Path, lines: Iterator[str]) -> Iterator[_Row]:
-    for line_number, line in enumerate(lines, start=1):
+def _read_json_lines(path: Path, file: TextIO) -> Iterator[_Row]:
+    for line_number, line in enumerate(file, start=1):
         if not line.strip():
             continue
         yield _row(path, line_number, _json_object(path, line_number, line))
@@ -199,7 +195,7 @@ def _read_json_lines(path: Path, lines: Iterator[str]) -> Iterator[_Row]:
 
 def _json_object(path: Path, line_number: int, line: str) -> dict[str, object]:
     try:
-        value = json.loads(line, parse_int=_json_integer, object_pairs_hook=_without_repeats)
+        value = _parse_json(line)
     except json.JSONDecodeError as error:
         raise UsageFileError(path, line_number, f"bad JSON: {error.msg}") from None
     except _RepeatedKeyError as error:
@@ -212,6 +208,24 @@ def _json_object(path: Path, line_number: int, line: str) -> dict[str, object]:
     if unknown:
         raise UsageFileError(path, line_number, f"unknown field {unknown[0]!r}")
     return value
+
+
+def _parse_json(line: str) -> object:
+    """The JSON value of `line`; a key given twice is refused, not overwritten.
+
+    Raises:
+        json.JSONDecodeError: not JSON.
+        _RepeatedKeyError: an object gives a key twice.
+        RecursionError: values nested too deeply.
+    """
+    try:
+        return json.loads(line, object_pairs_hook=_without_repeats)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        # int() refused a number of 4,300 digits or more. Read it again, keeping such numbers
+        # as their length (only now: a hook for every number slows down every line).
+        return json.loads(line, parse_int=_json_integer, object_pairs_hook=_without_repeats)
 
 
 class _RepeatedKeyError(Exception):
@@ -315,18 +329,23 @@ def _byte_count(value: object, fail: _Fail, *, from_text: bool) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise fail(f"bytes {value!r} is not a non-negative integer")
     if value > MAX_BYTES:
-        raise fail(f"bytes {value} is larger than {MAX_BYTES}")
+        shown = str(value)
+        if len(shown) > _MAX_BYTES_DIGITS:
+            shown = f"(an integer of {len(shown)} digits)"
+        raise fail(f"bytes {shown} is larger than {MAX_BYTES}")
     return value
 
 
 def _byte_count_from_text(text: str, fail: _Fail) -> int:
     """ASCII digits only, as `direction` is taken exactly: no sign, spaces or separators."""
-    if not _ASCII_DIGITS.fullmatch(text):
+    # isdigit() alone takes other scripts' digits and superscripts; ASCII ones are 0-9.
+    if not (text.isascii() and text.isdigit()):
         raise fail(
             f"bytes {text!r} is not a non-negative integer (write only the digits 0-9: "
             "no sign, spaces or separators)"
         )
-    significant = text.lstrip("0") or "0"
-    if len(significant) > _MAX_BYTES_DIGITS:
-        raise fail(f"bytes (an integer of {len(significant)} digits) is larger than {MAX_BYTES}")
-    return int(significant)
+    if len(text) > _MAX_BYTES_DIGITS:  # int() refuses 4,300 digits, leading zeros included
+        text = text.lstrip("0") or "0"
+        if len(text) > _MAX_BYTES_DIGITS:
+            raise fail(f"bytes (an integer of {len(text)} digits) is larger than {MAX_BYTES}")
+    return int(text)
