@@ -253,3 +253,22 @@ def test_the_installed_command_serves_the_console_on_a_loopback_port(
     assert answer.status_code == 200
     assert answer.json()["query"]["tz"] == "Europe/Berlin"
     assert anonymous.status_code == 401
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_naming_the_option(
+    db_url: str, cli_store: Store
+) -> None:
+    # Given an admin, and the port taken by another program
+    cli_store.add_user("ada", hash_password("admin-password"), "admin")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen(1)
+        port = squatter.getsockname()[1]
+        # When
+        result = runner.invoke(app, ["--db", db_url, "serve", "--port", str(port)])
+    # Then one line on stderr, ending in a newline, with no errno and no banner before it
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: --port: cannot listen on 127.0.0.1:{port}: the port is in use by another "
+        "program; choose another with --port\n"
+    )

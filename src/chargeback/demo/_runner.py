@@ -24,7 +24,13 @@ from chargeback.demo._cast import DEMO_CLUSTER, sasl_mechanisms
 from chargeback.demo._history import add_history
 from chargeback.demo._logins import make_logins
 from chargeback.demo._prices import DEMO_PRICES, seed_demo_prices
-from chargeback.demo._services import ConsoleThread, GatewayThread, bind_loopback, free_port_pair
+from chargeback.demo._services import (
+    ConsoleThread,
+    GatewayThread,
+    bind_loopback,
+    check_port_pair,
+    free_port_pair,
+)
 from chargeback.demo._traffic import Say, Traffic, create_topics
 from chargeback.store import Store, open_store
 
@@ -88,6 +94,8 @@ def _start_parts(options: DemoOptions, store: Store, stack: ExitStack, say: Say)
     logins = make_logins(store, sasl_mechanisms())
     console_socket = bind_loopback(options.console_port, "--port")
     stack.callback(console_socket.close)
+    if options.gateway_port is not None:
+        check_port_pair(options.gateway_port, "--gateway-port")
     broker = EmbeddedBroker()
     broker.start()
     stack.callback(_step, say, "broker: stopping", broker.stop)
