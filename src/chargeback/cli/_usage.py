@@ -56,7 +56,5 @@ def import_file(
     if result.is_new:
         typer.echo(f"imported {result.records_read} usage rows from {file}")
     else:
-        typer.echo(
-            f"{file} was imported before (the same records: {result.batch_id}): "
-            "nothing counted again"
-        )
+        # The store keys imports by their records; the key itself means nothing to a reader.
+        typer.echo(f"{file}: already imported (the same records): nothing counted again")
