@@ -119,6 +119,22 @@ def test_users_list_shows_names_and_roles_but_no_hashes(db_url: str, cli_store: 
     assert "argon2" not in result.stdout
 
 
+def test_users_and_tokens_are_listed_by_their_names_as_given_never_as_rich_markup(
+    db_url: str, cli_store: Store
+) -> None:
+    # Given names that rich would read as markup ([bold], [red]) or leave alone ([2026])
+    cli_store.add_user("[bold]ada", hash_password("first-password"), "admin")
+    cli_store.add_api_token("[red]ci", hash_api_token("cbt_one"), "[bold]ada")
+    cli_store.add_api_token("ci", hash_api_token("cbt_two"), "[bold]ada")
+    # When
+    users = runner.invoke(app, ["--db", db_url, "users", "list"])
+    tokens = runner.invoke(app, ["--db", db_url, "tokens", "list"])
+    # Then every name is printed whole, so the two tokens cannot be taken for one
+    assert "│ [bold]ada │ admin │" in users.stdout
+    assert "│ [red]ci │ [bold]ada │" in tokens.stdout
+    assert "│ ci      │ [bold]ada │" in tokens.stdout
+
+
 def test_removing_the_last_admin_warns_that_serve_will_refuse(
     db_url: str, cli_store: Store
 ) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from chargeback.cli._console import plain_console
 from chargeback.cli._settings import clean_errors, open_store_from_context
 from chargeback.store import ImportPhase
 
@@ -38,11 +38,11 @@ def import_file(
     """Import usage from FILE once: a bad line aborts it, the same records again count nothing."""
     store = open_store_from_context(ctx)
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=plain_console(stderr=True),
         transient=True,
     ) as progress:
         task = progress.add_task(f"checking {file.name}", total=None)
