@@ -123,6 +123,7 @@ function showError(message) {
   for (const part of ["thead", "tbody", "tfoot"]) $("table").querySelector(part).replaceChildren();
   $("table-caption").textContent = "";
   $("period-title").textContent = "";
+  shownColumns = null; // the table is empty: the next view opens at its latest column again
 }
 
 // ---- export link ------------------------------------------------------------------------------
@@ -260,9 +261,14 @@ function unbroken(text) {
   return span;
 }
 
+// "2026-11-30:desc" → ["2026-11-30", "desc"]; a column name may itself hold colons.
+function splitSort(sort) {
+  return sort.split(/:(?=[^:]*$)/);
+}
+
 function renderTable(report, format) {
-  const [column, direction] = report.query.sort.split(/:(?=[^:]*$)/);
-  const focusedColumn = document.activeElement?.closest("#table thead") ? document.activeElement.dataset.column : null;
+  const [column, direction] = splitSort(report.query.sort);
+  const focused = document.activeElement?.closest("#table thead") ? document.activeElement.dataset.column : null;
   const head = document.createElement("tr");
   head.append(sortHeader("Service account", "service_account", column, direction, false));
   for (const bucket of report.buckets) head.append(sortHeader(bucket.label, bucket.label, column, direction, true));
@@ -281,7 +287,7 @@ function renderTable(report, format) {
   caption.textContent = `${count} service account${count === 1 ? "" : "s"}; values in ${captionUnit(report)}.`;
   $("table-caption").replaceChildren(caption);
   // The header a keyboard user sorted by was replaced: give the focus to its successor.
-  if (focusedColumn) $("table").querySelector(`thead button[data-column="${CSS.escape(focusedColumn)}"]`)?.focus();
+  if (focused) $("table").querySelector(`thead button[data-column="${CSS.escape(focused)}"]`)?.focus();
   scrollToLatest(report);
 }
 
@@ -456,7 +462,7 @@ function onTabKey(event) {
 // A sort by a day or month means nothing once the columns change (another period, last day or
 // zone): it falls back to the default sort rather than to an error about a missing column.
 function withColumnsChanged(changes) {
-  const column = (state.sort ?? "").split(/:(?=[^:]*$)/)[0];
+  const [column] = splitSort(state.sort ?? "");
   const isBucketSort = column !== "" && column !== "service_account" && column !== "total";
   return isBucketSort ? { ...changes, sort: "" } : changes;
 }
