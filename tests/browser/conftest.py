@@ -7,6 +7,7 @@ prices changed in one test are never seen by another. The browser is started onc
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -148,9 +149,23 @@ def table_names(page: Page) -> list[str]:
     return page.locator("#table tbody th").all_inner_texts()
 
 
-def screenshot_target() -> Path | None:
-    """Where to save the guide's screenshot: only when asked (CHARGEBACK_UPDATE_SCREENSHOTS=1),
-    so that ordinary test runs leave the work tree unchanged."""
+def screenshot_target(name: str) -> Path | None:
+    """Where to save the guide's screenshot `name`: only when asked
+    (CHARGEBACK_UPDATE_SCREENSHOTS=1), so that ordinary test runs leave the work tree unchanged."""
     if os.environ.get("CHARGEBACK_UPDATE_SCREENSHOTS") != "1":
         return None
-    return Path(__file__).resolve().parents[2] / "docs" / "images" / "console-chargeback.png"
+    return Path(__file__).resolve().parents[2] / "docs" / "images" / name
+
+
+def save_screenshot(
+    page: Page, tmp_path: Path, name: str, *, full_page: bool = False, is_for_docs: bool = False
+) -> Path:
+    """Screenshot the viewport (or the whole page) into tmp_path, to look at; one `is_for_docs`
+    also into docs/images when asked. Return the tmp_path copy."""
+    shot = tmp_path / name
+    page.screenshot(path=str(shot), full_page=full_page)
+    target = screenshot_target(name) if is_for_docs else None
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, target)
+    return shot

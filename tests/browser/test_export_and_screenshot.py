@@ -5,7 +5,6 @@ and the user guide's screenshot.
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +23,7 @@ from tests.browser.conftest import (
     VIEWER,
     VIEWER_PASSWORD,
     LiveConsole,
-    screenshot_target,
+    save_screenshot,
     sign_in,
     table_names,
 )
@@ -217,11 +216,6 @@ def test_the_user_guide_screenshot_shows_a_month_of_usage(
         len(SCREENSHOT_ACCOUNTS) + 3
     )  # + orders, billing, =evil
     # When
-    shot = tmp_path / "console-chargeback.png"
-    page.screenshot(path=str(shot), full_page=False)
+    shot = save_screenshot(page, tmp_path, "console-chargeback.png", is_for_docs=True)
     # Then
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    target = screenshot_target()
-    if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,32 @@ def test_the_readme_cli_examples_run_as_written(invoke: Invoke, clone: Path) -> 
     written = Path(export.stdout.strip())
     assert written.parent == Path("reports")
     assert (clone / written).read_bytes().startswith(b"Service account,2026-01,2026-02,2026-03")
+
+
+def test_what_the_readme_examples_write_into_the_clone_is_ignored_by_git(
+    invoke: Invoke, clone: Path, isolated_env: Path
+) -> None:
+    # Given the README's commands run in the clone's top folder
+    for command in _readme_cli_commands()[1:]:
+        invoke(*shlex.split(command)[1:], db=None)
+
+    # When the files they wrote there (not the store, which is in the user's data directory)
+    # are shown to git with the project's .gitignore
+    given = {clone / "docs" / "examples" / "usage.csv"}
+    written = [
+        str(path.relative_to(clone))
+        for path in clone.rglob("*")
+        if path.is_file() and path not in given and isolated_env not in path.parents
+    ]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--stdin"],
+        input="\n".join(written),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # Then git ignores every one of them: `git status` in the clone stays clean
+    assert written, "the README's export writes a file"
+    assert sorted(ignored.stdout.split()) == sorted(written), ignored.stderr

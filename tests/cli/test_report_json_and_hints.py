@@ -67,6 +67,13 @@ async def test_report_json_is_the_same_document_as_the_api_returns(
     assert document == served
     assert document["query"]["sort"] == "service_account:asc"
     assert [series["name"] for series in document["chart"]][-1] == "Other"
+    assert document["prices"] == {
+        "ingress_per_gb": "0.12",
+        "egress_per_gb": "0.0375",
+        "currency": "USD",
+        "gb_unit": "decimal",
+        "bytes_per_gb": 10**9,
+    }
 
 
 def test_an_empty_report_names_the_store_and_the_days_on_stderr(

@@ -167,3 +167,61 @@ def test_report_output_that_is_not_a_terminal_fits_columns(
     assert "2026-03-10" in _shown_days(lines)
     assert "30,000,000,000" in result.stdout  # the total: 30 days x 1 GB
     assert "left out here but included in Total" in result.stdout
+
+
+def _one_week_store(tmp_path: Path, currency: str) -> Store:
+    """quiet produced 920,000 bytes and busy 12,345,678,900 bytes on AS_OF, nothing else."""
+    store = open_store(f"sqlite:///{tmp_path / f'week-{currency}.db'}")
+    noon = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 12, tzinfo=UTC)
+    store.write_usage(
+        "one-week",
+        [
+            UsageRecord(
+                ClusterName("demo"), Principal(name), TopicName("t"), Direction.INGRESS, noon, size
+            )
+            for name, size in (("quiet", 920_000), ("busy", 12_345_678_900))
+        ],
+    )
+    store.set_prices(parse_prices(ingress_per_gb="0.10", currency=currency))
+    return store
+
+
+# At 0.10 per GB: quiet costs 0.000092, busy 1.23456789, together 1.23465989.
+@pytest.mark.parametrize(
+    ("currency", "zero", "quiet", "busy", "together"),
+    [
+        ("USD", "0.00", "0.000092", "1.23", "1.23"),
+        ("JPY", "0", "0.000092", "1", "1"),
+        ("KWD", "0.000", "0.000092", "1.235", "1.235"),
+    ],
+)
+def test_amounts_below_what_the_currency_shows_read_with_two_significant_digits(
+    tmp_path: Path, currency: str, zero: str, quiet: str, busy: str, together: str
+) -> None:
+    # Given a week in which only today has usage, a tiny one and a large one
+    store = _one_week_store(tmp_path, currency)
+    query = parse_query("overall", "7D", None, AS_OF.isoformat(), "UTC", None, None, None)
+    report = build_report(store, query)
+    store.close()
+
+    # When the table is drawn with room for every day
+    lines = _render(report, 200)
+
+    # Then the tiny amount shows its digits, the others the currency's usual decimals
+    assert _numbers(lines, "│ quiet") == [zero] * 6 + [quiet, quiet]
+    assert _numbers(lines, "│ busy") == [zero] * 6 + [busy, busy]
+    assert _numbers(lines, "│ Total") == [zero] * 6 + [together, together]
+
+
+def test_the_note_on_left_out_days_is_plain_text_in_a_colour_terminal(store: Store) -> None:
+    # Given a colour terminal too narrow for 30 days
+    console = Console(file=io.StringIO(), width=100, force_terminal=True, color_system="truecolor")
+
+    # When the table is printed
+    print_report_table(console, _report(store))
+
+    # Then the note below it carries no colour codes (rich would highlight its dates)
+    output = console.file.getvalue()  # type: ignore[attr-defined]
+    note = output[output.rindex("┘") + 1 :]
+    assert "Showing the latest" in note
+    assert "\x1b[" not in note

@@ -119,6 +119,22 @@ def test_users_list_shows_names_and_roles_but_no_hashes(db_url: str, cli_store: 
     assert "argon2" not in result.stdout
 
 
+def test_users_and_tokens_are_listed_by_their_names_as_given_never_as_rich_markup(
+    db_url: str, cli_store: Store
+) -> None:
+    # Given names that rich would read as markup ([bold], [red]) or leave alone ([2026])
+    cli_store.add_user("[bold]ada", hash_password("first-password"), "admin")
+    cli_store.add_api_token("[red]ci", hash_api_token("cbt_one"), "[bold]ada")
+    cli_store.add_api_token("ci", hash_api_token("cbt_two"), "[bold]ada")
+    # When
+    users = runner.invoke(app, ["--db", db_url, "users", "list"])
+    tokens = runner.invoke(app, ["--db", db_url, "tokens", "list"])
+    # Then every name is printed whole, so the two tokens cannot be taken for one
+    assert "│ [bold]ada │ admin │" in users.stdout
+    assert "│ [red]ci │ [bold]ada │" in tokens.stdout
+    assert "│ ci      │ [bold]ada │" in tokens.stdout
+
+
 def test_removing_the_last_admin_warns_that_serve_will_refuse(
     db_url: str, cli_store: Store
 ) -> None:
@@ -253,3 +269,22 @@ def test_the_installed_command_serves_the_console_on_a_loopback_port(
     assert answer.status_code == 200
     assert answer.json()["query"]["tz"] == "Europe/Berlin"
     assert anonymous.status_code == 401
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_naming_the_option(
+    db_url: str, cli_store: Store
+) -> None:
+    # Given an admin, and the port taken by another program
+    cli_store.add_user("ada", hash_password("admin-password"), "admin")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen(1)
+        port = squatter.getsockname()[1]
+        # When
+        result = runner.invoke(app, ["--db", db_url, "serve", "--port", str(port)])
+    # Then one line on stderr, ending in a newline, with no errno and no banner before it
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: --port: cannot listen on 127.0.0.1:{port}: the port is in use by another "
+        "program; choose another with --port\n"
+    )

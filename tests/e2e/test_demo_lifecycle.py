@@ -86,20 +86,27 @@ def test_demo_stops_cleanly_on_ctrl_c_or_sigterm(
     _assert_nothing_left(run, children, [run.port, gateway_port, gateway_port + 1])
 
 
-def test_demo_refuses_a_console_port_in_use_with_a_clear_message(
-    demo_factory: DemoFactory,
+@pytest.mark.parametrize("option", ["--port", "--gateway-port"])
+def test_demo_refuses_a_port_in_use_with_a_clear_message(
+    demo_factory: DemoFactory, option: str
 ) -> None:
-    # Given the console port is taken by another program
+    # Given the port is taken by another program
     port = free_port()
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", port))
         squatter.listen(1)
 
-        # When the demo is started on that port
-        run = demo_factory("--duration", "30", port=port)
+        # When the demo is started with that port for the console or the gateway
+        ports = {"port": port} if option == "--port" else {}
+        taken = [] if option == "--port" else [option, str(port)]
+        run = demo_factory("--duration", "30", *taken, **ports)
         exit_code = run.wait_exit(60)
 
-    # Then it fails with a one-line message naming the option and the port, no traceback
+    # Then it fails with one line naming the option and the port, no errno, no traceback
     assert exit_code == 1
-    assert f"error: --port: cannot listen on 127.0.0.1:{port}" in run.text()
+    assert (
+        f"error: {option}: cannot listen on 127.0.0.1:{port}: the port is in use by another "
+        f"program; choose another with {option}\n"
+    ) in run.text()
+    assert "Errno" not in run.text()
     assert "Traceback" not in run.text()

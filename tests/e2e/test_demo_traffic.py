@@ -8,8 +8,10 @@ gateway), while the console stays up for the checks.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -159,16 +161,40 @@ def _screenshot_after_sign_in(
     return shot, shown
 
 
-def test_the_page_shows_the_live_demo_accounts_to_a_signed_in_admin(demo: DemoRun) -> None:
-    # Given the Egress tab of the demo cluster, bytes, last 7 days
-    view = "?tab=egress&period=7D&metric=bytes&cluster=demo"
+def test_the_console_url_the_demo_prints_first_shows_what_each_live_app_costs(
+    demo: DemoRun,
+) -> None:
+    # Given the console URL the demo printed first, and the same view through the API
+    printed = re.search(r"^Chargeback console: (http://\S+)$", demo.text(), re.MULTILINE)
+    assert printed is not None, demo.text()
+    view = printed.group(1).removeprefix(f"{demo.base_url}/")
+    report = demo.api("/api/v1/chargeback", period="7D", cluster="demo")
 
-    # When the admin signs in and the table has loaded
-    shot, shown = _screenshot_after_sign_in(demo, view, CONSUMERS, "demo-live-traffic.png")
+    # When the admin signs in there and the table has loaded
+    shot, shown = _screenshot_after_sign_in(
+        demo, view, PRODUCERS | CONSUMERS, "demo-live-traffic.png"
+    )
 
-    # Then the table lists exactly the consuming accounts
-    assert shown == CONSUMERS
+    # Then it is the week's cost on the demo cluster: every live app, each with a cost, and
+    # today's column (the one the page opens at) holding some
+    totals = {row["service_account"]: Decimal(row["total"]) for row in report["rows"]}
+    assert view == "?period=7D&cluster=demo"
+    assert shown == PRODUCERS | CONSUMERS == set(totals)
+    assert all(total > 0 for total in totals.values())
+    assert Decimal(report["column_totals"][-1]) > 0
     assert shot.stat().st_size > 10_000
+
+
+def test_the_demo_prints_the_bytes_views_and_with_history_the_year(demo: DemoRun) -> None:
+    # Given the demo started with --history
+    # When its announcement is read
+    text = demo.text()
+
+    # Then it offers the live bytes of each direction and a year of cost
+    base = demo.base_url
+    assert f"  Bytes produced: {base}/?tab=ingress&period=7D&metric=bytes&cluster=demo\n" in text
+    assert f"  Bytes consumed: {base}/?tab=egress&period=7D&metric=bytes&cluster=demo\n" in text
+    assert f"  A year of cost, with the synthetic history: {base}/?period=12M\n" in text
 
 
 def test_the_page_shows_a_year_of_cost_with_history(demo: DemoRun) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from chargeback.cli._console import plain_console
 from chargeback.cli._settings import EXIT_ERROR, clean_errors, fail, open_store_from_context
 from chargeback.errors import ConfigError
 from chargeback.gateway import PrincipalMode
@@ -114,7 +114,7 @@ def list_users(ctx: typer.Context) -> None:
         rows = sorted(by_name[name], key=lambda r: r.mechanism)
         iterations = sorted({str(r.iterations) for r in rows})
         table.add_row(name, ", ".join(r.mechanism for r in rows), ", ".join(iterations))
-    Console().print(table)
+    plain_console().print(table)
 
 
 def _row(credential: ScramCredential) -> GatewayUserRow:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from chargeback.cli._console import plain_console
 from chargeback.cli._settings import EXIT_USAGE, clean_errors, fail, open_store_from_context
 from chargeback.pricing import PriceSettings, parse_prices
 
@@ -74,4 +74,4 @@ def _print_prices(prices: PriceSettings) -> None:
     table.add_row(
         "GB unit", f"{prices.gb_unit.value}: 1 GB = {prices.gb_unit.bytes_per_gb:,} bytes"
     )
-    Console().print(table)
+    plain_console().print(table)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from chargeback.cli._console import plain_console
 from chargeback.cli._demo import default_data_dir
 from chargeback.cli._settings import (
     EXIT_ERROR,
@@ -136,7 +136,7 @@ def report(
     elif output_format is OutputFormat.JSON:
         typer.echo(json.dumps(api_document(result), ensure_ascii=False, indent=2))
     else:
-        print_report_table(Console(), result, is_wide=wide)
+        print_report_table(plain_console(), result, is_wide=wide)
 
 
 @clean_errors

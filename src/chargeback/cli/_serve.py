@@ -8,7 +8,7 @@ import typer
 import uvicorn
 
 from chargeback.cli._settings import clean_errors, open_store_from_context, settings_from_context
-from chargeback.console import ConsoleError, ConsoleSettings, Role, create_app
+from chargeback.console import ConsoleError, ConsoleSettings, Role, create_app, listen_socket
 
 
 def register(app: typer.Typer) -> None:
@@ -43,8 +43,12 @@ def serve(
     settings = ConsoleSettings(
         default_zone=settings_from_context(ctx).timezone, secure_cookies=secure_cookies
     )
+    # Bound here, before the banner: a port in use is one line naming --port, not a server log.
+    listener = listen_socket(host, port, "--port")
     typer.echo(f"console on http://{_url_host(host)}:{port}/ (Ctrl-C to stop)", err=True)
-    uvicorn.run(create_app(store, settings), host=host, port=port, log_level="info")
+    server = uvicorn.Server(uvicorn.Config(create_app(store, settings), log_level="info"))
+    with listener:
+        server.run(sockets=[listener])
 
 
 def _url_host(host: str) -> str:

@@ -22,6 +22,16 @@ from chargeback.pricing import round_half_up
 from chargeback.reports import Cell, Metric, Report, Tab, is_daily
 
 _TAB_TITLES = {Tab.OVERALL: "Overall Cost", Tab.INGRESS: "Ingress", Tab.EGRESS: "Egress"}
+# The currencies whose usual decimals are not 2, as browsers' Intl (CLDR data) has them: the
+# console's page rounds money to these, and the terminal must read the same (a browser test
+# compares this with Chromium's Intl for every currency a price may be given in).
+CURRENCY_DECIMALS = {
+    "CLP": 0, "COP": 0, "HUF": 0, "IDR": 0, "ISK": 0, "JPY": 0, "KRW": 0, "KWD": 3, "PKR": 0,
+    "RSD": 0, "VND": 0,
+}  # fmt: skip
+_USUAL_DECIMALS = 2
+# An amount that would read as zero shows this many significant digits instead.
+_SMALL_AMOUNT_DIGITS = 2
 NAME_HEADER = "Service account"
 TOTAL_HEADER = "Total"
 # A longer name wraps rather than costing a bucket column; a shorter one never wraps.
@@ -69,7 +79,8 @@ def print_report_table(console: Console, report: Report, *, is_wide: bool = Fals
     layout = _layout(report, None if is_wide else console.width)
     console.print(_table(report, layout), crop=False)
     if layout.left_out:
-        console.print(left_out_note(report, layout.left_out))
+        # Plain words: without highlight=False, rich recolours its numbers and dates piecewise.
+        console.print(left_out_note(report, layout.left_out), highlight=False, markup=False)
 
 
 def left_out_note(report: Report, left_out: int) -> str:
@@ -108,7 +119,7 @@ def _layout(report: Report, width: int | None) -> _Layout:
     total = _Column(
         TOTAL_HEADER,
         _texts((row.total for row in report.rows), report),
-        _shown(report.grand_total, report.query.metric),
+        _shown(report.grand_total, report),
     )
     if width is None:
         return _Layout(names, names.width, buckets, total, left_out=0)
@@ -146,18 +157,36 @@ def _title(report: Report) -> str:
 
 
 def _texts(cells: Iterable[Cell], report: Report) -> tuple[str, ...]:
-    return tuple(_shown(cell, report.query.metric) for cell in cells)
+    return tuple(_shown(cell, report) for cell in cells)
 
 
-def _shown(cell: Cell, metric: Metric) -> str:
-    """A cell for people: money and percentages to 2 places, bytes with separators.
-
-    >>> _shown(Decimal("1234.565"), Metric.COST), _shown(5, Metric.BYTES)
-    ('1,234.57', '5')
-    >>> _shown(Decimal("12.5"), Metric.PERCENTAGE)
-    '12.50 %'
-    """
+def _shown(cell: Cell, report: Report) -> str:
+    """A cell for people: money as `money_text` says, percentages to 2 places, bytes with
+    separators."""
+    metric = report.query.metric
     if metric is Metric.BYTES:
         return f"{cell:,}"
-    shown = f"{round_half_up(Decimal(cell), 2):,f}"
-    return shown + " %" if metric is Metric.PERCENTAGE else shown
+    if metric is Metric.COST:
+        return money_text(Decimal(cell), report.prices.currency)
+    return f"{round_half_up(Decimal(cell), 2):,f} %"
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """`amount` as the console's page shows it, without the currency sign: rounded half-up to
+    the currency's usual decimals; an amount that is not zero but would read as zero that way
+    shows its first two significant digits instead, also half-up (docs/user-guide/console.md).
+
+    >>> money_text(Decimal("1234.565"), "USD"), money_text(Decimal("0.000092"), "USD")
+    ('1,234.57', '0.000092')
+    >>> money_text(Decimal("0.0000012345"), "USD"), money_text(Decimal("0.00499"), "USD")
+    ('0.0000012', '0.005')
+    >>> money_text(Decimal("0"), "USD"), money_text(Decimal("0.4"), "JPY")
+    ('0.00', '0.4')
+    >>> money_text(Decimal("0.35"), "KWD"), money_text(Decimal("1234.5"), "JPY")
+    ('0.350', '1,235')
+    """
+    usual = round_half_up(amount, CURRENCY_DECIMALS.get(currency, _USUAL_DECIMALS))
+    if usual != 0 or amount == 0:
+        return f"{usual:,f}"
+    places = _SMALL_AMOUNT_DIGITS - 1 - amount.adjusted()
+    return f"{round_half_up(amount, places).normalize():f}"

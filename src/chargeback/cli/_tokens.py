@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from chargeback.cli._console import plain_console
 from chargeback.cli._settings import clean_errors, open_store_from_context
 from chargeback.console import ConsoleError, hash_api_token, new_api_token
 
@@ -60,7 +60,7 @@ def list_tokens(ctx: typer.Context) -> None:
     table = Table("Token", "User", "Created (UTC)")
     for row in open_store_from_context(ctx).list_api_tokens():
         table.add_row(row.name, row.user_name, row.created_at_utc.strftime("%Y-%m-%d %H:%M:%S"))
-    Console().print(table)
+    plain_console().print(table)
 
 
 @tokens_app.command("remove")

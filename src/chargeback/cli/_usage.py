@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from chargeback.cli._console import plain_console
 from chargeback.cli._settings import clean_errors, open_store_from_context
 from chargeback.store import ImportPhase
 
@@ -38,11 +38,11 @@ def import_file(
     """Import usage from FILE once: a bad line aborts it, the same records again count nothing."""
     store = open_store_from_context(ctx)
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=plain_console(stderr=True),
         transient=True,
     ) as progress:
         task = progress.add_task(f"checking {file.name}", total=None)
@@ -56,7 +56,5 @@ def import_file(
     if result.is_new:
         typer.echo(f"imported {result.records_read} usage rows from {file}")
     else:
-        typer.echo(
-            f"{file} was imported before (the same records: {result.batch_id}): "
-            "nothing counted again"
-        )
+        # The store keys imports by their records; the key itself means nothing to a reader.
+        typer.echo(f"{file}: already imported (the same records): nothing counted again")

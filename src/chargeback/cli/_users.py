@@ -6,9 +6,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from chargeback.cli._console import plain_console
 from chargeback.cli._settings import clean_errors, open_store_from_context
 from chargeback.console import ConsoleError, Role, hash_password, parse_role
 
@@ -50,7 +50,7 @@ def list_users(ctx: typer.Context) -> None:
     table = Table("User", "Role", "Created (UTC)")
     for user in open_store_from_context(ctx).list_users():
         table.add_row(user.name, user.role, user.created_at_utc.strftime("%Y-%m-%d %H:%M:%S"))
-    Console().print(table)
+    plain_console().print(table)
 
 
 @users_app.command("remove")

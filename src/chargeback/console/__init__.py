@@ -2,9 +2,11 @@
 Imports reports, pricing, store, usage and errors; computes nothing itself.
 
 `create_app(store, settings)` builds the app; `auth` hashes passwords and API tokens for the
-`users` and `tokens` commands (only hashes are stored).
+`users` and `tokens` commands (only hashes are stored); `listen_socket` binds the console's
+port before anything is announced.
 """
 
+from chargeback.console._listener import listen_socket
 from chargeback.console._settings import ConsoleSettings
 from chargeback.console.app import create_app
 from chargeback.console.auth import (
@@ -26,6 +28,7 @@ __all__ = [
     "create_app",
     "hash_api_token",
     "hash_password",
+    "listen_socket",
     "new_api_token",
     "parse_role",
     "verify_password",

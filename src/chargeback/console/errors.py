@@ -1,7 +1,8 @@
 """Errors of the console and of its user and token commands.
 
 ChargebackError
- └── ConsoleError            a console user, role, password or token that cannot be used
+ └── ConsoleError            a console user, role, password or token that cannot be used,
+      │                      or an address the console cannot listen on
       └── SignInLockedError  too many wrong passwords for one user: wait, then try again
 """
 
@@ -11,7 +12,8 @@ from chargeback.errors import ChargebackError
 
 
 class ConsoleError(ChargebackError):
-    """A console user, role, password or API token that cannot be used as given."""
+    """A console user, role, password or API token that cannot be used as given, or an address
+    the console cannot listen on."""
 
 
 class SignInLockedError(ConsoleError):

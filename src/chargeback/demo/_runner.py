@@ -24,15 +24,29 @@ from chargeback.demo._cast import DEMO_CLUSTER, sasl_mechanisms
 from chargeback.demo._history import add_history
 from chargeback.demo._logins import make_logins
 from chargeback.demo._prices import DEMO_PRICES, seed_demo_prices
-from chargeback.demo._services import ConsoleThread, GatewayThread, bind_loopback, free_port_pair
+from chargeback.demo._services import (
+    ConsoleThread,
+    GatewayThread,
+    bind_loopback,
+    check_port_pair,
+    free_port_pair,
+)
 from chargeback.demo._traffic import Say, Traffic, create_topics
 from chargeback.store import Store, open_store
 
 _log = logging.getLogger("chargeback.demo")
 STORE_FILE_NAME = "chargeback.db"
 
-# Live traffic is megabytes, which cost fractions of a cent: bytes show it better than money.
-_LIVE_VIEW = f"tab=egress&period=7D&metric=bytes&cluster={DEMO_CLUSTER}"
+# The console opens on the live traffic's cost over a week: all five apps in one view, today's
+# column beside Total. A few megabytes cost fractions of a cent, which the page shows with their
+# significant digits; the bytes views follow for those who prefer sizes.
+_LIVE_COST_VIEW = f"?period=7D&cluster={DEMO_CLUSTER}"
+_LIVE_BYTES_VIEWS = {
+    tab: f"?tab={tab}&period=7D&metric=bytes&cluster={DEMO_CLUSTER}"
+    for tab in ("ingress", "egress")
+}
+# With --history: a year of cost over every cluster, the synthetic one included.
+_YEAR_VIEW = "?period=12M"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +102,8 @@ def _start_parts(options: DemoOptions, store: Store, stack: ExitStack, say: Say)
     logins = make_logins(store, sasl_mechanisms())
     console_socket = bind_loopback(options.console_port, "--port")
     stack.callback(console_socket.close)
+    if options.gateway_port is not None:
+        check_port_pair(options.gateway_port, "--gateway-port")
     broker = EmbeddedBroker()
     broker.start()
     stack.callback(_step, say, "broker: stopping", broker.stop)
@@ -129,9 +145,16 @@ def _announce(options: DemoOptions, login: AdminLogin, gateway_bootstrap: str, s
         how = f"password {login.password} (generated; pass --admin-password to choose one)"
     else:
         how = "the password given with --admin-password"
-    say(f"Chargeback console: {url}")
+    say(f"Chargeback console: {url}{_LIVE_COST_VIEW}")
     say(f"  Sign in as '{login.name}' with {how}.")
-    say(f"  Live bytes of the demo's apps: {url}?{_LIVE_VIEW}")
+    say(
+        "  It opens on what the demo's apps cost this week (cluster demo; at the example prices "
+        "a few MB cost fractions of a cent, shown with their significant digits)."
+    )
+    say(f"  Bytes produced: {url}{_LIVE_BYTES_VIEWS['ingress']}")
+    say(f"  Bytes consumed: {url}{_LIVE_BYTES_VIEWS['egress']}")
+    if options.with_history:
+        say(f"  A year of cost, with the synthetic history: {url}{_YEAR_VIEW}")
     say(f"  Metered Kafka bootstrap (the gateway): {gateway_bootstrap} (SASL_PLAINTEXT).")
     say(
         "  Your own clients log in as gateway users of the demo's store: "

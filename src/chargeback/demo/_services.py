@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from chargeback.console import ConsoleSettings, create_app
+from chargeback.console import ConsoleSettings, create_app, listen_socket
 from chargeback.demo._logins import managed_identity
 from chargeback.demo.errors import DemoError
 from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
@@ -30,17 +30,9 @@ def bind_loopback(port: int, setting: str) -> socket.socket:
     """Bind a listening TCP socket on 127.0.0.1:`port` (0: any free port).
 
     Raises:
-        DemoError: the port is taken or not allowed.
+        ConsoleError: the port is taken or not allowed (the message names `setting`).
     """
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((_LOOPBACK, port))
-    except OSError as error:
-        listener.close()
-        raise DemoError(f"{setting}: cannot listen on {_LOOPBACK}:{port}: {error}") from None
-    listener.listen(128)
-    return listener
+    return listen_socket(_LOOPBACK, port, setting)
 
 
 def free_port_pair() -> int:
@@ -60,6 +52,17 @@ def free_port_pair() -> int:
                 continue
             return port
     raise DemoError("found no two consecutive free ports on 127.0.0.1 for the gateway")
+
+
+def check_port_pair(port: int, setting: str) -> None:
+    """Check that `port` and `port + 1` are free now, so that a taken one is said in words
+    naming `setting` rather than in the gateway's own start-up error.
+
+    Raises:
+        ConsoleError: one of them is taken or not allowed.
+    """
+    for each in (port, port + 1):
+        bind_loopback(each, setting).close()
 
 
 class _StoreSink:
@@ -142,11 +145,13 @@ class GatewayThread:
         Raises:
             DemoError: some counted usage could not be written to the store.
         """
+        if self._failure is not None:
+            return  # it never started (start() said why): nothing to close or flush
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread.is_alive():
             self._thread.join(_STOP_TIMEOUT_SECONDS)
-        if not self.is_flushed and self._failure is None:
+        if not self.is_flushed:
             raise DemoError(
                 "the gateway could not write all counted usage to the store (see its log "
                 "lines above); the demo's last traffic is not in the store"

@@ -64,14 +64,20 @@ class SeriesOut(BaseModel):
     is_other: bool = False
 
 
-class PricesOut(BaseModel):
-    """The prices in force. `bytes_per_gb` says what one GB means."""
+class ReportPricesOut(BaseModel):
+    """The prices a report was priced at. `bytes_per_gb` says what one GB means."""
 
     ingress_per_gb: str
     egress_per_gb: str
     currency: str
     gb_unit: str
     bytes_per_gb: int
+
+
+class PricesOut(ReportPricesOut):
+    """The prices in force, and the currencies a new price may be given in (for a price form;
+    a report has no use for them)."""
+
     currencies: list[str] = Field(description="the ISO 4217 codes a price may be given in")
 
 
@@ -93,7 +99,7 @@ class ReportOut(BaseModel):
     first_day: str
     last_day: str
     unit: str = Field(description="the currency code for cost, 'bytes' or 'percent'")
-    prices: PricesOut
+    prices: ReportPricesOut
     buckets: list[BucketOut]
     rows: list[RowOut]
     column_totals: list[JsonCell]
@@ -128,14 +134,18 @@ def sort_text(order: SortOrder) -> str:
 
 
 def prices_out(prices: PriceSettings) -> PricesOut:
-    """The prices as JSON."""
-    return PricesOut(
+    """The prices in force as `/api/v1/pricing` answers them, with the currencies offered."""
+    return PricesOut(**report_prices_out(prices).model_dump(), currencies=sorted(CURRENCY_CODES))
+
+
+def report_prices_out(prices: PriceSettings) -> ReportPricesOut:
+    """The prices a report was priced at, as JSON."""
+    return ReportPricesOut(
         ingress_per_gb=format(prices.ingress_per_gb, "f"),
         egress_per_gb=format(prices.egress_per_gb, "f"),
         currency=prices.currency,
         gb_unit=prices.gb_unit.value,
         bytes_per_gb=GbUnit(prices.gb_unit).bytes_per_gb,
-        currencies=sorted(CURRENCY_CODES),
     )
 
 
@@ -156,7 +166,7 @@ def report_out(report: Report, chart_accounts: int) -> ReportOut:
         first_day=report.first_day.isoformat(),
         last_day=report.last_day.isoformat(),
         unit=report.unit,
-        prices=prices_out(report.prices),
+        prices=report_prices_out(report.prices),
         buckets=[_bucket_out(bucket) for bucket in report.buckets],
         rows=[_row_out(row) for row in report.rows],
         column_totals=[json_cell(cell) for cell in report.column_totals],

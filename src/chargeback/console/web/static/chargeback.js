@@ -23,6 +23,7 @@ let chart = null;
 let latestRequest = 0;
 let lastReport = null;
 let filterTimer = null;
+let shownColumns = null; // the bucket labels of the table on screen, to tell a new set of columns
 
 // ---- view state in the URL ----------------------------------------------------------------
 
@@ -122,6 +123,7 @@ function showError(message) {
   for (const part of ["thead", "tbody", "tfoot"]) $("table").querySelector(part).replaceChildren();
   $("table-caption").textContent = "";
   $("period-title").textContent = "";
+  shownColumns = null; // the table is empty: the next view opens at its latest column again
 }
 
 // ---- export link ------------------------------------------------------------------------------
@@ -228,8 +230,13 @@ function render(report) {
   $("error").hidden = true;
   const query = report.query;
   const where = query.cluster ? `cluster ${query.cluster}` : "all clusters";
-  $("period-title").textContent =
-    `${TAB_LABELS[query.tab]}: ${report.first_day} to ${report.last_day} (${query.tz}, ${where})`;
+  $("period-title").replaceChildren(
+    `${TAB_LABELS[query.tab]}: `,
+    unbroken(report.first_day),
+    " to ",
+    unbroken(report.last_day),
+    ` (${query.tz}, ${where})`,
+  );
   $("prices").textContent = priceLine(report.prices);
   if (!state.asOf) $("as-of").value = query.asOf;
   enableExport(query, report.export_filename);
@@ -246,12 +253,27 @@ function render(report) {
   }
 }
 
+// A date never breaks across lines ("2026-12-" / "04" on a phone).
+function unbroken(text) {
+  const span = document.createElement("span");
+  span.className = "unbroken";
+  span.textContent = text;
+  return span;
+}
+
+// "2026-11-30:desc" → ["2026-11-30", "desc"]; a column name may itself hold colons.
+function splitSort(sort) {
+  return sort.split(/:(?=[^:]*$)/);
+}
+
 function renderTable(report, format) {
-  const [column, direction] = report.query.sort.split(/:(?=[^:]*$)/);
+  const [column, direction] = splitSort(report.query.sort);
+  const focused = document.activeElement?.closest("#table thead") ? document.activeElement.dataset.column : null;
   const head = document.createElement("tr");
   head.append(sortHeader("Service account", "service_account", column, direction, false));
   for (const bucket of report.buckets) head.append(sortHeader(bucket.label, bucket.label, column, direction, true));
   head.append(sortHeader("Total", "total", column, direction, true));
+  head.lastChild.classList.add("total");
   $("table").querySelector("thead").replaceChildren(head);
 
   const body = report.rows.map((row) => tableRow(row.service_account, row.cells, row.total, format));
@@ -259,8 +281,37 @@ function renderTable(report, format) {
   const totals = report.rows.length ? [tableRow("Total", report.column_totals, report.grand_total, format)] : [];
   $("table").querySelector("tfoot").replaceChildren(...totals);
   const count = report.rows.length;
-  $("table-caption").textContent =
-    `${count} service account${count === 1 ? "" : "s"}; values in ${captionUnit(report)}.`;
+  // In a span that sticks to the left edge: the caption is as wide as the table, and its text
+  // would scroll out of view with the first columns.
+  const caption = document.createElement("span");
+  caption.textContent = `${count} service account${count === 1 ? "" : "s"}; values in ${captionUnit(report)}.`;
+  $("table-caption").replaceChildren(caption);
+  // The header a keyboard user sorted by was replaced: give the focus to its successor.
+  if (focused) $("table").querySelector(`thead button[data-column="${CSS.escape(focused)}"]`)?.focus();
+  scrollToLatest(report);
+}
+
+// The latest buckets are the ones people look at first (on a fresh store the only ones with
+// usage), and Total sticks to the right edge: so a new set of columns opens scrolled to its
+// end. The same columns again (another sort, filter or tab) keep the place the reader scrolled
+// to.
+function scrollToLatest(report) {
+  const columns = report.buckets.map((bucket) => bucket.label).join(" ");
+  if (columns !== shownColumns) $("table-wrap").scrollLeft = $("table-wrap").scrollWidth;
+  shownColumns = columns;
+}
+
+// A column header reached with Tab is scrolled out from under the sticky names and Total (the
+// browser's own focus scrolling leaves a half-covered header where it is).
+function revealHeader(event) {
+  const cell = event.target.closest("th");
+  const row = cell?.parentElement;
+  if (!cell || cell === row.firstChild || cell === row.lastChild) return;
+  const wrap = $("table-wrap");
+  const start = cell.offsetLeft - row.firstChild.offsetWidth;
+  const end = cell.offsetLeft + cell.offsetWidth - (wrap.clientWidth - row.lastChild.offsetWidth);
+  if (wrap.scrollLeft > start) wrap.scrollLeft = start;
+  else if (wrap.scrollLeft < end) wrap.scrollLeft = end;
 }
 
 function captionUnit(report) {
@@ -300,7 +351,34 @@ function tableRow(name, cells, total, format) {
     cell.title = format.title(value);
     row.append(cell);
   }
+  row.lastChild.classList.add("total");
   return row;
+}
+
+// ECharts' legend, as drawn below the chart: items (icon, gap, name) itemGap apart, wrapped onto
+// as many rows as the chart's width needs. A paging legend would hide names behind arrows on a
+// phone; a wrapping one needs room that ECharts does not make, so legendHeight works it out.
+const LEGEND = { itemWidth: 25, itemHeight: 14, itemGap: 10, textGap: 5, padding: 5, fontSize: 12 };
+const PLOT_HEIGHT_PX = { narrow: 220, wide: 300 };
+const NARROW = window.matchMedia("(max-width: 640px)");
+let measuring = null;
+
+function legendHeight(names, chartWidth) {
+  measuring ??= document.createElement("canvas").getContext("2d");
+  measuring.font = `${LEGEND.fontSize}px sans-serif`;
+  const available = chartWidth - 2 * LEGEND.padding;
+  let rows = 1;
+  let used = 0;
+  for (const name of names) {
+    const item = LEGEND.itemWidth + LEGEND.textGap + Math.ceil(measuring.measureText(name).width);
+    if (used > 0 && used + LEGEND.itemGap + item > available) {
+      rows += 1;
+      used = item;
+    } else {
+      used += (used > 0 ? LEGEND.itemGap : 0) + item;
+    }
+  }
+  return rows * LEGEND.itemHeight + (rows - 1) * LEGEND.itemGap + 2 * LEGEND.padding;
 }
 
 function drawChart(report, format) {
@@ -308,15 +386,25 @@ function drawChart(report, format) {
   if (!chart) {
     // SVG: crisp at any zoom, and the axis labels are text that tests and readers can find.
     chart = window.echarts.init($("chart"), null, { renderer: "svg" });
-    window.addEventListener("resize", () => chart.resize());
+    window.addEventListener("resize", () => lastReport?.rows.length && drawChart(lastReport, formatterFor(lastReport)));
   }
+  const legendPx = legendHeight(report.chart.map((series) => series.name), $("chart").clientWidth);
+  $("chart").style.height = `${PLOT_HEIGHT_PX[NARROW.matches ? "narrow" : "wide"] + legendPx}px`;
   chart.resize();
   chart.setOption(
     {
       animation: false,
       tooltip: { trigger: "axis", valueFormatter: (value) => format.text(String(value)) },
-      legend: { type: "scroll", bottom: 0 },
-      grid: { left: 8, right: 16, top: 16, bottom: 48, containLabel: true },
+      legend: {
+        type: "plain",
+        bottom: 0,
+        itemWidth: LEGEND.itemWidth,
+        itemHeight: LEGEND.itemHeight,
+        itemGap: LEGEND.itemGap,
+        padding: LEGEND.padding,
+        textStyle: { fontSize: LEGEND.fontSize },
+      },
+      grid: { left: 8, right: 16, top: 16, bottom: legendPx + 8, containLabel: true },
       xAxis: { type: "category", data: report.buckets.map((bucket) => bucket.label) },
       yAxis: { type: "value", axisLabel: { formatter: (value) => (format.tick ?? format.text)(String(value)) } },
       series: report.chart.map((series) => ({
@@ -371,17 +459,25 @@ function onTabKey(event) {
   chooseTab(next.dataset.tab);
 }
 
+// A sort by a day or month means nothing once the columns change (another period, last day or
+// zone): it falls back to the default sort rather than to an error about a missing column.
+function withColumnsChanged(changes) {
+  const [column] = splitSort(state.sort ?? "");
+  const isBucketSort = column !== "" && column !== "service_account" && column !== "total";
+  return isBucketSort ? { ...changes, sort: "" } : changes;
+}
+
 function wireControls() {
   for (const button of document.querySelectorAll("[role=tab]")) {
     button.addEventListener("click", () => chooseTab(button.dataset.tab));
     button.addEventListener("keydown", onTabKey);
   }
   for (const radio of document.querySelectorAll("input[name=period]")) {
-    radio.addEventListener("change", () => setState({ period: radio.value }));
+    radio.addEventListener("change", () => setState(withColumnsChanged({ period: radio.value })));
   }
   $("metric").addEventListener("change", (event) => setState({ metric: event.target.value }));
-  $("as-of").addEventListener("change", (event) => setState({ asOf: event.target.value }));
-  $("tz").addEventListener("change", (event) => setState({ tz: event.target.value.trim() }));
+  $("as-of").addEventListener("change", (event) => setState(withColumnsChanged({ asOf: event.target.value })));
+  $("tz").addEventListener("change", (event) => setState(withColumnsChanged({ tz: event.target.value.trim() })));
   $("cluster").addEventListener("change", (event) => setState({ cluster: event.target.value }));
   $("filter").addEventListener("input", (event) => {
     clearTimeout(filterTimer);
@@ -390,6 +486,7 @@ function wireControls() {
     filterTimer = setTimeout(() => setState({ filter: text }, { replace: true }), FILTER_DELAY_MS);
   });
   $("controls").addEventListener("submit", (event) => event.preventDefault());
+  $("table").querySelector("thead").addEventListener("focusin", revealHeader);
   window.addEventListener("popstate", () => {
     state = readState();
     syncControls();
