@@ -1,0 +1,121 @@
+"""Draining: when no further request will be read (the client left, or the gateway stops), the
+broker's answers to the requests it was sent are still read and metered, for a bounded time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+
+import pytest
+
+from chargeback.usage import Direction
+from tests.gateway.harness import MemorySink
+from tests.unit.gateway.scripted import (
+    ScriptedBroker,
+    fetch_answer,
+    fetch_frame,
+    heartbeat_frame,
+    kafka_like,
+    metric,
+    produce_frame,
+    read_until_closed,
+    start_gateway,
+    until,
+)
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    return MemorySink()
+
+
+def _produce_or_fetch(frame: bytes) -> bytes | None:
+    """Kafka-like answers; a Fetch gets 1,000 bytes of records."""
+    (api_key,) = struct.unpack_from(">h", frame)
+    if api_key == 1:
+        return fetch_answer(struct.unpack_from(">i", frame, 4)[0], 1000)
+    return kafka_like(frame)
+
+
+def _frames(*payloads: bytes) -> bytes:
+    return b"".join(struct.pack(">i", len(p)) + p for p in payloads)
+
+
+async def test_a_client_that_leaves_pays_for_what_the_broker_stored_not_for_what_it_missed(
+    sink: MemorySink, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given: a Produce and a Fetch, forwarded; the client closes before either is answered
+    caplog.set_level(logging.INFO, logger="chargeback.gateway")
+    hold = asyncio.Event()
+    broker = ScriptedBroker(_produce_or_fetch, hold=hold)
+    await broker.start()
+    gateway = await start_gateway(broker, sink)
+    produce = produce_frame(1, partitions=((0, 700),))
+    _, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
+    writer.write(_frames(produce, fetch_frame(2)))
+    await until(lambda: len(broker.received) == 2, "the broker to get both requests")
+    writer.close()
+    await until(lambda: "side=requests" in caplog.text, "the gateway to see that the client left")
+    # When: the broker answers both
+    hold.set()
+    await until(lambda: metric(gateway, "connections_open") == 0, "the connection to end")
+    await gateway.stop()
+    await broker.stop()
+    # Then: the stored batch is charged; the records nobody received are not
+    assert sink.bytes_by(Direction.INGRESS) == {("unit-test", "t"): 700}
+    assert sink.bytes_by(Direction.EGRESS) == {}
+    assert metric(gateway, "errors_total", kind="drain_timeout") == 0
+
+
+async def test_a_stopping_gateway_reads_no_new_request_and_forwards_the_answers_it_awaits(
+    sink: MemorySink, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given: a Produce and a Fetch forwarded, not answered yet
+    caplog.set_level(logging.INFO, logger="chargeback.gateway")
+    hold = asyncio.Event()
+    broker = ScriptedBroker(_produce_or_fetch, hold=hold)
+    await broker.start()
+    gateway = await start_gateway(broker, sink)
+    produce = produce_frame(1, partitions=((0, 700),))
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
+    writer.write(_frames(produce, fetch_frame(2)))
+    await until(lambda: len(broker.received) == 2, "the broker to get both requests")
+    # When: the gateway stops; then the client sends another request; then the broker answers
+    stopping = asyncio.create_task(gateway.stop())
+    await until(lambda: "event=gateway_draining" in caplog.text, "the gateway to drain")
+    writer.write(_frames(heartbeat_frame(3)))
+    hold.set()
+    received = await read_until_closed(reader)
+    is_flushed = await stopping
+    writer.close()
+    await broker.stop()
+    # Then: both answers reached the client, in order, and count; the late request was not read
+    assert received == [kafka_like(produce), fetch_answer(2, 1000)]
+    assert broker.received == [produce, fetch_frame(2)]
+    assert is_flushed
+    assert sink.bytes_by(Direction.INGRESS) == {("unit-test", "t"): 700}
+    assert sink.bytes_by(Direction.EGRESS) == {("unit-test", "big"): 1000}
+
+
+async def test_a_broker_that_never_answers_holds_a_stop_only_for_the_drain_timeout(
+    sink: MemorySink,
+) -> None:
+    # Given: a broker that never answers, and a request in flight
+    broker = ScriptedBroker(kafka_like, hold=asyncio.Event())
+    await broker.start()
+    gateway = await start_gateway(broker, sink, drain_timeout_seconds=0.2)
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
+    writer.write(_frames(produce_frame(1)))
+    await until(lambda: len(broker.received) == 1, "the broker to get the request")
+    # When
+    is_flushed = await gateway.stop()
+    received = await read_until_closed(reader)
+    writer.close()
+    await broker.stop()
+    # Then: the stop ended (the test's deadline would fail it otherwise); nothing was charged,
+    # and the request left unanswered is counted
+    assert is_flushed
+    assert received == []
+    assert metric(gateway, "errors_total", kind="drain_timeout") == 1
+    assert sink.bytes_by(Direction.INGRESS) == {}
