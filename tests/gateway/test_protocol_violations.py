@@ -11,44 +11,28 @@ from __future__ import annotations
 import datetime
 import os
 import socket
-from typing import Any
 
 import pytest
 from kio.schema.fetch.v4.request import FetchPartition, FetchRequest, FetchTopic
 from kio.schema.produce.v3.request import ProduceRequest as ProduceRequestV3
-from kio.schema.produce.v9.request import PartitionProduceData, ProduceRequest, TopicProduceData
-from kio.static.primitive import Records, i8, i16, i32, i32Timedelta, i64
+from kio.static.primitive import i8, i16, i32, i32Timedelta, i64
 
 from chargeback.broker import EmbeddedBroker
 from chargeback.usage import Direction
 from tests.gateway.clients import create_topic, produce
 from tests.gateway.harness import GatewayThread, MemorySink, wait_until
-from tests.gateway.raw_kafka import RawKafka, record_batch, stored_data_bytes
-from tests.unit.gateway.framing import request_frame
+from tests.gateway.raw_kafka import (
+    CLIENT_ID,
+    RawKafka,
+    produce_frame,
+    record_batch,
+    request_payload,
+    stored_data_bytes,
+)
 
 pytestmark = pytest.mark.broker
 
-CLIENT = "unit-test"  # the client id of framing.request_frame
 _FIVE_SECONDS = i32Timedelta.parse(datetime.timedelta(seconds=5))
-
-
-def _produce(correlation_id: int, data: list[tuple[str, int, bytes]], acks: int = -1) -> bytes:
-    """A Produce v9 request: one record batch per (topic, partition, batch), in that order."""
-    topics: dict[str, list[Any]] = {}
-    for topic, partition, batch in data:
-        topics.setdefault(topic, []).append(
-            PartitionProduceData(index=i32(partition), records=Records(batch))
-        )
-    message = ProduceRequest(
-        transactional_id=None,
-        acks=i16(acks),
-        timeout=_FIVE_SECONDS,
-        topic_data=tuple(
-            TopicProduceData(name=name, partition_data=tuple(partitions))
-            for name, partitions in topics.items()
-        ),
-    )
-    return request_frame(message, correlation_id).raw
 
 
 def _frames_until_closed(client: RawKafka) -> list[bytes]:
@@ -91,8 +75,8 @@ def test_a_produce_reusing_an_unanswered_correlation_id_is_refused_and_the_first
     for name in {topic, other}:
         create_topic(broker.bootstrap, name)
     big, small = record_batch([os.urandom(100_000)]), record_batch([b"s" * 10])
-    first = _produce(7, [(topic, 0, big)], acks=1)
-    second = _produce(7, [(other, 0, small)], acks=1)
+    first = produce_frame(7, [(topic, 0, big)], acks=1)
+    second = produce_frame(7, [(other, 0, small)], acks=1)
     # When
     with RawKafka(gateway.bootstrap) as client:
         client.send_raw(first)
@@ -103,7 +87,7 @@ def test_a_produce_reusing_an_unanswered_correlation_id_is_refused_and_the_first
     # Then: the broker stored only the first, and exactly that is charged
     stored = {name: stored_data_bytes(broker.bootstrap, name) for name in {topic, other}}
     assert stored == {topic: len(big)} | ({other: 0} if other != topic else {})
-    assert sink.bytes_by(Direction.INGRESS) == {(CLIENT, topic): len(big)}
+    assert sink.bytes_by(Direction.INGRESS) == {(CLIENT_ID, topic): len(big)}
     assert _errors(gateway, "correlation_id_reused") == 1
 
 
@@ -135,8 +119,8 @@ def test_a_fetch_reusing_the_correlation_id_of_an_acks_zero_produce_is_refused(
     )
     # When
     with RawKafka(gateway.bootstrap) as client:
-        client.send_raw(request_frame(empty_produce, 42).raw)
-        client.send_raw(request_frame(fetch, 42).raw)
+        client.send_raw(request_payload(empty_produce, 42))
+        client.send_raw(request_payload(fetch, 42))
         received = _frames_until_closed(client)
     _wait_until_closed(gateway)
     gateway.flush()
@@ -162,14 +146,14 @@ def test_a_produce_naming_a_partition_twice_is_refused_and_the_broker_stores_non
     first, second = (record_batch([os.urandom(value_bytes)]) for _ in range(2))
     # When
     with RawKafka(gateway.bootstrap) as client:
-        client.send_raw(_produce(1, [(topic, 0, before)]))
-        client.send_raw(_produce(2, [(topic, 0, first), (topic, 0, second)]))
+        client.send_raw(produce_frame(1, [(topic, 0, before)]))
+        client.send_raw(produce_frame(2, [(topic, 0, first), (topic, 0, second)]))
         _frames_until_closed(client)
     _wait_until_closed(gateway)
     gateway.flush()
     # Then
     assert stored_data_bytes(broker.bootstrap, topic) == len(before)
-    assert sink.bytes_by(Direction.INGRESS) == {(CLIENT, topic): len(before)}
+    assert sink.bytes_by(Direction.INGRESS) == {(CLIENT_ID, topic): len(before)}
     assert _errors(gateway, "duplicate_partition") == 1
 
 
@@ -182,10 +166,10 @@ def test_a_client_that_closes_right_after_producing_pays_for_what_the_broker_sto
     host, port = gateway.bootstrap.rsplit(":", 1)
     # When: the client sends a Produce and closes without waiting for the answer
     with socket.create_connection((host, int(port))) as client:
-        payload = _produce(1, [(topic, 0, batch)])
+        payload = produce_frame(1, [(topic, 0, batch)])
         client.sendall(len(payload).to_bytes(4, "big") + payload)
     _wait_until_closed(gateway)
     gateway.flush()
     # Then: the broker stored the batch, and it is charged
     assert stored_data_bytes(broker.bootstrap, topic) == len(batch)
-    assert sink.bytes_by(Direction.INGRESS) == {(CLIENT, topic): len(batch)}
+    assert sink.bytes_by(Direction.INGRESS) == {(CLIENT_ID, topic): len(batch)}

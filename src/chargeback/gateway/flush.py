@@ -188,8 +188,9 @@ class Flusher:
             return True
         if final.is_alive():
             log.error(
-                "event=final_flush_abandoned timeout_seconds=%g (the store did not answer)",
+                "event=final_flush_abandoned timeout_seconds=%g reason=%r",
                 timeout_seconds,
+                "a write to the store was still under way when the time was up",
             )
         self._log_lost()
         return False
