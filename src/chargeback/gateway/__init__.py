@@ -3,7 +3,8 @@ identity, meters, flush to a UsageSink. Imports usage, errors and kio only; only
 import it.
 
 Modules: `server` (listeners, lifecycle), `connection` (the per-connection loop, the only place
-that awaits), `in_flight` and `correlation` (requests awaiting answers, the ids they hold),
+that awaits), `streams` (its byte streams: cut-through, a client that is gone, closing),
+`in_flight` and `correlation` (requests awaiting answers, the ids they hold),
 `deadline` (how long a request frame may take), `chain` (which handlers, in which order),
 `handlers/` (one concern each), `frames` (what hooks see), `wire` (byte-level framing and
 batch headers), `skim` (reading kio messages without copying record sets), `brokers` /

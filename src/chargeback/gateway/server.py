@@ -15,7 +15,7 @@ from prometheus_client import start_http_server
 
 from chargeback.gateway.brokers import BrokerDirectory, Endpoint
 from chargeback.gateway.chain import build_chain, handlers_for
-from chargeback.gateway.connection import ClientConnection, describe_peer
+from chargeback.gateway.connection import ClientConnection
 from chargeback.gateway.context import ANONYMOUS, ConnectionContext, GatewayState
 from chargeback.gateway.counts import UsageCounts
 from chargeback.gateway.errors import GatewayError, UpstreamError
@@ -23,6 +23,7 @@ from chargeback.gateway.flush import Flusher
 from chargeback.gateway.handlers.sasl_upstream import login_upstream
 from chargeback.gateway.metrics import GatewayMetrics
 from chargeback.gateway.settings import GatewaySettings
+from chargeback.gateway.streams import describe_peer
 from chargeback.gateway.topics import TopicNameCache
 from chargeback.usage import ClusterName, UsageSink
 
