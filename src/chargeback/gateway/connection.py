@@ -83,7 +83,6 @@ class ClientConnection:
         self._metrics = context.shared.metrics
         self._frame_deadline = FrameDeadline(self._settings.frame_timeout_seconds)
         self._requests_task: asyncio.Task[None] | None = None
-        self._is_between_frames = True
         self._is_stop_requested = False
         self._is_draining = False
 
@@ -119,12 +118,15 @@ class ClientConnection:
             await close_writer(self._client_writer)
 
     def stop_reading(self) -> None:
-        """Read no further request (the gateway is stopping); one being read is finished.
+        """Read no further request (the gateway is stopping), then drain (see `_drain`) and
+        close.
 
-        The connection then drains (see `_drain`) and closes.
+        A request only partly received is dropped: it was not forwarded, or (a large Produce
+        forwarded while it arrives) not whole, and the broker drops an incomplete frame when
+        the connection closes; so it is neither stored nor charged.
         """
         self._is_stop_requested = True
-        if self._requests_task is not None and self._is_between_frames:
+        if self._requests_task is not None:
             self._requests_task.cancel()
 
     async def _drain(self, responses: asyncio.Task[None]) -> None:
@@ -174,7 +176,7 @@ class ClientConnection:
                 raise FrameTimeoutError(
                     f"request frame not complete {seconds:g} s after its first byte"
                 ) from None
-            if self._is_stop_requested and self._is_between_frames:
+            if self._is_stop_requested:
                 return
             raise
 
@@ -184,9 +186,7 @@ class ClientConnection:
         deadline = self._frame_deadline
         while not self._is_stop_requested:
             # Idle time between requests is the client's own; a frame once begun must end.
-            self._is_between_frames = True
             first_byte = await reader.readexactly(1)
-            self._is_between_frames = False
             deadline.begin()
             prefix = first_byte + await reader.readexactly(wire.FRAME_SIZE_BYTES - 1)
             size = wire.frame_size(prefix, max_bytes)

@@ -119,3 +119,30 @@ async def test_a_broker_that_never_answers_holds_a_stop_only_for_the_drain_timeo
     assert received == []
     assert metric(gateway, "errors_total", kind="drain_timeout") == 1
     assert sink.bytes_by(Direction.INGRESS) == {}
+
+
+async def test_a_request_partly_received_at_a_stop_is_dropped_and_never_reaches_the_broker(
+    sink: MemorySink,
+) -> None:
+    # Given: the first half of a 400 KB Produce (which the gateway forwards while it arrives)
+    broker = ScriptedBroker(kafka_like)
+    await broker.start()
+    gateway = await start_gateway(broker, sink)
+    produce = produce_frame(1, partitions=((0, 200_000), (1, 200_000)))
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
+    writer.write(_frames(produce)[: len(produce) // 2])
+    await until(
+        lambda: metric(gateway, "requests_total", api="produce") == 1,
+        "the gateway to begin reading the request",
+    )
+    # When
+    is_flushed = await gateway.stop()
+    received = await read_until_closed(reader)
+    writer.close()
+    await broker.stop()
+    # Then: the stop did not wait for the rest, and nothing of it was stored or charged
+    assert is_flushed
+    assert received == []
+    assert broker.received == []
+    assert metric(gateway, "errors_total", kind="drain_timeout") == 0
+    assert sink.bytes_by(Direction.INGRESS) == {}
