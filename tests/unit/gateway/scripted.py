@@ -106,6 +106,11 @@ async def exchange(gateway: Gateway, frames: list[bytes], answers: int) -> list[
     return received
 
 
+def frames(*payloads: bytes) -> bytes:
+    """`payloads` as size-prefixed frames, to be written at once."""
+    return b"".join(struct.pack(">i", len(p)) + p for p in payloads)
+
+
 async def read_until_closed(reader: asyncio.StreamReader) -> list[bytes]:
     """Read frames until the gateway closes the connection (a safety deadline applies)."""
     frames = []

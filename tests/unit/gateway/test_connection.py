@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import struct
 
-import pytest
 from kio.schema.produce.v9.request import ProduceRequest
 from kio.static.primitive import i16
 
@@ -21,11 +20,6 @@ from tests.unit.gateway.scripted import ScriptedBroker, exchange, fetch_answer, 
 
 def _correlation_id(frame: bytes) -> bytes:
     return frame[4:8]
-
-
-@pytest.fixture
-def sink() -> MemorySink:
-    return MemorySink()
 
 
 async def test_a_version_newer_than_kio_knows_passes_both_ways_untouched(

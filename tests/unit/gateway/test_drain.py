@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from dataclasses import dataclass
 
 import pytest
 
+from chargeback.gateway import Gateway
 from chargeback.usage import Direction
 from tests.gateway.harness import MemorySink
 from tests.unit.gateway.scripted import (
     ScriptedBroker,
     fetch_answer,
     fetch_frame,
+    frames,
     heartbeat_frame,
     kafka_like,
     metric,
@@ -25,11 +28,6 @@ from tests.unit.gateway.scripted import (
 )
 
 
-@pytest.fixture
-def sink() -> MemorySink:
-    return MemorySink()
-
-
 def _produce_or_fetch(frame: bytes) -> bytes | None:
     """Kafka-like answers; a Fetch gets 1,000 bytes of records."""
     (api_key,) = struct.unpack_from(">h", frame)
@@ -38,8 +36,29 @@ def _produce_or_fetch(frame: bytes) -> bytes | None:
     return kafka_like(frame)
 
 
-def _frames(*payloads: bytes) -> bytes:
-    return b"".join(struct.pack(">i", len(p)) + p for p in payloads)
+PRODUCE = produce_frame(1, partitions=((0, 700),))
+
+
+@dataclass
+class _Held:
+    hold: asyncio.Event
+    broker: ScriptedBroker
+    gateway: Gateway
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+
+async def _produce_and_fetch_awaiting_answers(sink: MemorySink) -> _Held:
+    """A client that sent PRODUCE (700 bytes) and a Fetch (id 2) to a broker that got both
+    and answers once `hold` is set."""
+    hold = asyncio.Event()
+    broker = ScriptedBroker(_produce_or_fetch, hold=hold)
+    await broker.start()
+    gateway = await start_gateway(broker, sink)
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
+    writer.write(frames(PRODUCE, fetch_frame(2)))
+    await until(lambda: len(broker.received) == 2, "the broker to get both requests")
+    return _Held(hold, broker, gateway, reader, writer)
 
 
 async def test_a_client_that_leaves_pays_for_what_the_broker_stored_not_for_what_it_missed(
@@ -47,18 +66,12 @@ async def test_a_client_that_leaves_pays_for_what_the_broker_stored_not_for_what
 ) -> None:
     # Given: a Produce and a Fetch, forwarded; the client closes before either is answered
     caplog.set_level(logging.INFO, logger="chargeback.gateway")
-    hold = asyncio.Event()
-    broker = ScriptedBroker(_produce_or_fetch, hold=hold)
-    await broker.start()
-    gateway = await start_gateway(broker, sink)
-    produce = produce_frame(1, partitions=((0, 700),))
-    _, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
-    writer.write(_frames(produce, fetch_frame(2)))
-    await until(lambda: len(broker.received) == 2, "the broker to get both requests")
+    held = await _produce_and_fetch_awaiting_answers(sink)
+    broker, gateway, writer = held.broker, held.gateway, held.writer
     writer.close()
     await until(lambda: "side=requests" in caplog.text, "the gateway to see that the client left")
     # When: the broker answers both
-    hold.set()
+    held.hold.set()
     await until(lambda: metric(gateway, "connections_open") == 0, "the connection to end")
     await gateway.stop()
     await broker.stop()
@@ -73,26 +86,20 @@ async def test_a_stopping_gateway_reads_no_new_request_and_forwards_the_answers_
 ) -> None:
     # Given: a Produce and a Fetch forwarded, not answered yet
     caplog.set_level(logging.INFO, logger="chargeback.gateway")
-    hold = asyncio.Event()
-    broker = ScriptedBroker(_produce_or_fetch, hold=hold)
-    await broker.start()
-    gateway = await start_gateway(broker, sink)
-    produce = produce_frame(1, partitions=((0, 700),))
-    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
-    writer.write(_frames(produce, fetch_frame(2)))
-    await until(lambda: len(broker.received) == 2, "the broker to get both requests")
+    held = await _produce_and_fetch_awaiting_answers(sink)
+    broker, gateway, reader, writer = held.broker, held.gateway, held.reader, held.writer
     # When: the gateway stops; then the client sends another request; then the broker answers
     stopping = asyncio.create_task(gateway.stop())
     await until(lambda: "event=gateway_draining" in caplog.text, "the gateway to drain")
-    writer.write(_frames(heartbeat_frame(3)))
-    hold.set()
+    writer.write(frames(heartbeat_frame(3)))
+    held.hold.set()
     received = await read_until_closed(reader)
     is_flushed = await stopping
     writer.close()
     await broker.stop()
     # Then: both answers reached the client, in order, and count; the late request was not read
-    assert received == [kafka_like(produce), fetch_answer(2, 1000)]
-    assert broker.received == [produce, fetch_frame(2)]
+    assert received == [kafka_like(PRODUCE), fetch_answer(2, 1000)]
+    assert broker.received == [PRODUCE, fetch_frame(2)]
     assert is_flushed
     assert sink.bytes_by(Direction.INGRESS) == {("unit-test", "t"): 700}
     assert sink.bytes_by(Direction.EGRESS) == {("unit-test", "big"): 1000}
@@ -106,7 +113,7 @@ async def test_a_broker_that_never_answers_holds_a_stop_only_for_the_drain_timeo
     await broker.start()
     gateway = await start_gateway(broker, sink, drain_timeout_seconds=0.2)
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
-    writer.write(_frames(produce_frame(1)))
+    writer.write(frames(produce_frame(1)))
     await until(lambda: len(broker.received) == 1, "the broker to get the request")
     # When
     is_flushed = await gateway.stop()
@@ -130,7 +137,7 @@ async def test_a_request_partly_received_at_a_stop_is_dropped_and_never_reaches_
     gateway = await start_gateway(broker, sink)
     produce = produce_frame(1, partitions=((0, 200_000), (1, 200_000)))
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
-    writer.write(_frames(produce)[: len(produce) // 2])
+    writer.write(frames(produce)[: len(produce) // 2])
     await until(
         lambda: metric(gateway, "requests_total", api="produce") == 1,
         "the gateway to begin reading the request",

@@ -15,6 +15,7 @@ from tests.gateway.harness import MemorySink
 from tests.unit.gateway.scripted import (
     ScriptedBroker,
     exchange,
+    frames,
     heartbeat_frame,
     kafka_like,
     metric,
@@ -23,15 +24,6 @@ from tests.unit.gateway.scripted import (
     start_gateway,
     until,
 )
-
-
-@pytest.fixture
-def sink() -> MemorySink:
-    return MemorySink()
-
-
-def _frames(*payloads: bytes) -> bytes:
-    return b"".join(struct.pack(">i", len(p)) + p for p in payloads)
 
 
 async def test_reusing_the_id_of_an_unanswered_request_closes_the_connection_yet_the_first_counts(
@@ -46,7 +38,7 @@ async def test_reusing_the_id_of_an_unanswered_request_closes_the_connection_yet
     first = produce_frame(7, partitions=((0, 1000),))
     second = produce_frame(7, partitions=((0, 78),))
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
-    writer.write(_frames(first, second))
+    writer.write(frames(first, second))
     # When: the gateway refuses the second, then the broker answers the first
     received = await read_until_closed(reader)
     hold.set()
@@ -72,7 +64,7 @@ async def test_a_request_reusing_the_id_of_an_acks_zero_produce_closes_the_conne
     gateway = await start_gateway(broker, sink)
     produce = produce_frame(42, acks=0, partitions=((0, 500),))
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
-    writer.write(_frames(produce, heartbeat_frame(42)))
+    writer.write(frames(produce, heartbeat_frame(42)))
     # When
     received = await read_until_closed(reader)
     writer.close()
@@ -95,11 +87,11 @@ async def test_an_acks_zero_id_is_free_again_once_a_later_request_was_answered(
     gateway = await start_gateway(broker, sink)
     produce = produce_frame(5, acks=0)
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
-    writer.write(_frames(produce, heartbeat_frame(6)))
+    writer.write(frames(produce, heartbeat_frame(6)))
     (size,) = struct.unpack(">i", await reader.readexactly(4))
     first_answer = await reader.readexactly(size)
     # When: id 5 is used again
-    writer.write(_frames(heartbeat_frame(5)))
+    writer.write(frames(heartbeat_frame(5)))
     (size,) = struct.unpack(">i", await reader.readexactly(4))
     second_answer = await reader.readexactly(size)
     writer.close()
@@ -181,7 +173,7 @@ async def test_a_produce_naming_a_partition_twice_never_reaches_the_broker_whole
     before = produce_frame(1, partitions=((0, 60),))
     twice = produce_frame(2, partitions=((0, batch_bytes), (0, batch_bytes)))
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
-    writer.write(_frames(before, twice))
+    writer.write(frames(before, twice))
     # When
     received = await read_until_closed(reader)
     await until(lambda: metric(gateway, "connections_open") == 0, "the connection to end")
