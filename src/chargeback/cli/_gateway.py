@@ -235,7 +235,7 @@ def _open_sink_store(ctx: typer.Context, store: Store) -> Store:
     sessions have lock and statement timeouts (`store` also serves the migrations and the
     gateway users, which must not time out)."""
     url = settings_from_context(ctx).db_url
-    bounded_url = store_url_with_timeouts(url)
+    bounded_url = _store_url_with_timeouts(url)
     if bounded_url == url:
         return store
     sink_store = open_store(bounded_url)
@@ -243,14 +243,14 @@ def _open_sink_store(ctx: typer.Context, store: Store) -> Store:
     return sink_store
 
 
-def store_url_with_timeouts(url: str) -> str:
+def _store_url_with_timeouts(url: str) -> str:
     """Add PostgreSQL's lock_timeout and statement_timeout to `url`'s libpq `options`.
 
     Other URLs are returned as they are; options already in the URL are kept.
 
-    >>> store_url_with_timeouts("sqlite:///usage.db")
+    >>> _store_url_with_timeouts("sqlite:///usage.db")
     'sqlite:///usage.db'
-    >>> store_url_with_timeouts("postgresql://db/usage?options=-csearch_path%3Dgw")
+    >>> _store_url_with_timeouts("postgresql://db/usage?options=-csearch_path%3Dgw")
     'postgresql://db/usage?options=-csearch_path%3Dgw%20-c%20lock_timeout%3D5000%20-c%20statement_timeout%3D60000'
     """
     scheme = url.split(":", 1)[0].split("+", 1)[0]
