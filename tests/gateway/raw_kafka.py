@@ -20,10 +20,11 @@ from kio.schema.fetch.v12.request import FetchPartition, FetchRequest, FetchTopi
 from kio.schema.fetch.v12.response import FetchResponse
 from kio.schema.metadata.v12.request import MetadataRequest, MetadataRequestTopic
 from kio.schema.metadata.v12.response import MetadataResponse
+from kio.schema.produce.v9.request import PartitionProduceData, ProduceRequest, TopicProduceData
 from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader
 from kio.serial import entity_reader, entity_writer
-from kio.static.primitive import i16, i32, i32Timedelta, i64
+from kio.static.primitive import Records, i16, i32, i32Timedelta, i64
 
 CLIENT_ID = "raw-test-client"
 
@@ -84,20 +85,9 @@ class RawKafka:
         return bytes(chunks)
 
     def send(self, message: Any) -> None:
-        """Send a request without awaiting anything (request header v2 if its version is
-        flexible, else v1)."""
+        """Send a request without awaiting anything."""
         self._correlation_id += 1
-        out = io.BytesIO()
-        header_type: Any = RequestHeader if message.__flexible__ else RequestHeaderV1
-        header = header_type(
-            request_api_key=i16(message.__api_key__),
-            request_api_version=i16(message.__version__),
-            correlation_id=i32(self._correlation_id),
-            client_id=CLIENT_ID,
-        )
-        entity_writer(header_type)(out, header)
-        entity_writer(type(message))(out, message)
-        self.send_raw(out.getvalue())
+        self.send_raw(request_payload(message, self._correlation_id))
 
     def request(self, message: Any) -> Any:
         self.send(message)
@@ -151,6 +141,22 @@ class RawKafka:
         response = self.request(request)
         data = response.responses[0].partitions[0]
         return bytes(data.records or b""), int(data.high_watermark)
+
+
+def request_payload(message: Any, correlation_id: int) -> bytes:
+    """`message` as a request frame's payload (request header v2 if its version is flexible,
+    else v1; client id CLIENT_ID)."""
+    out = io.BytesIO()
+    header_type: Any = RequestHeader if message.__flexible__ else RequestHeaderV1
+    header = header_type(
+        request_api_key=i16(message.__api_key__),
+        request_api_version=i16(message.__version__),
+        correlation_id=i32(correlation_id),
+        client_id=CLIENT_ID,
+    )
+    entity_writer(header_type)(out, header)
+    entity_writer(type(message))(out, message)
+    return out.getvalue()
 
 
 def fetch_request(topic: str, partition: int, offset: int) -> FetchRequest:
@@ -237,3 +243,23 @@ def bytes_of_batches_holding(bootstrap: str, topic: str, offsets: Iterable[tuple
         assert batch is not None, f"offset {offset} of partition {partition} is in no batch"
         holding[(partition, batch.base_offset)] = batch.size_bytes
     return sum(holding.values())
+
+
+def produce_frame(correlation_id: int, data: list[tuple[str, int, bytes]], acks: int = -1) -> bytes:
+    """A Produce v9 request's payload: one record batch per (topic, partition, batch), in that
+    order (a partition may come twice)."""
+    topics: dict[str, list[Any]] = {}
+    for topic, partition, batch in data:
+        topics.setdefault(topic, []).append(
+            PartitionProduceData(index=i32(partition), records=Records(batch))
+        )
+    message = ProduceRequest(
+        transactional_id=None,
+        acks=i16(acks),
+        timeout=i32Timedelta.parse(datetime.timedelta(seconds=5)),
+        topic_data=tuple(
+            TopicProduceData(name=name, partition_data=tuple(partitions))
+            for name, partitions in topics.items()
+        ),
+    )
+    return request_payload(message, correlation_id)

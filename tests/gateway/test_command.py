@@ -70,6 +70,7 @@ def test_the_command_meters_into_the_store_and_flushes_on_sigterm(
     [
         (["--listen", "127.0.0.1:99999"], "--listen: '127.0.0.1:99999' is not HOST:PORT"),
         (["--frame-timeout", "0"], "--frame-timeout: 0.0 is not a positive number"),
+        (["--drain-timeout", "-1"], "--drain-timeout: -1.0 is not zero or more"),
     ],
 )
 def test_a_bad_option_is_named_and_nothing_starts(

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, quote, urlencode
 
 import typer
 
@@ -24,6 +25,7 @@ from chargeback.cli._settings import (
 )
 from chargeback.errors import ConfigError
 from chargeback.gateway import (
+    DEFAULT_DRAIN_TIMEOUT_SECONDS,
     DEFAULT_FRAME_TIMEOUT_SECONDS,
     DEFAULT_MAX_FRAME_BYTES,
     GatewayError,
@@ -33,7 +35,7 @@ from chargeback.gateway import (
     parse_endpoints,
     run_gateway,
 )
-from chargeback.store import Store
+from chargeback.store import Store, open_store
 from chargeback.usage import UsageRecord
 
 _DEFAULTS: dict[str, Any] = {
@@ -46,6 +48,7 @@ _DEFAULTS: dict[str, Any] = {
     "metrics_port": None,
     "max_frame_bytes": DEFAULT_MAX_FRAME_BYTES,
     "frame_timeout": DEFAULT_FRAME_TIMEOUT_SECONDS,
+    "drain_timeout": DEFAULT_DRAIN_TIMEOUT_SECONDS,
     "log_level": "INFO",
     "sasl_mode": "passthrough",
     "oauth_claim": "sub",
@@ -71,6 +74,12 @@ _PATH_OPTIONS = {
     "upstream_tls_cert",
     "upstream_tls_key",
 }
+
+# The gateway's writes to a PostgreSQL store give up instead of waiting without end (on a table
+# another session locked, say): a failed write is kept and retried with the same batch id, and
+# a stopping gateway is not held up by it.
+STORE_LOCK_TIMEOUT_MS = 5_000
+STORE_STATEMENT_TIMEOUT_MS = 60_000
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +136,14 @@ def gateway(
             metavar="SECONDS",
             help="A request frame must end this long after its first byte, or the connection "
             "closes. [60]",
+        ),
+    ] = None,
+    drain_timeout: Annotated[
+        float | None,
+        Opt(
+            metavar="SECONDS",
+            help="At a stop (or when a client leaves), how long to wait for the brokers' answers "
+            "to requests already forwarded, so that they are metered. [10]",
         ),
     ] = None,
     log_level: Annotated[
@@ -191,8 +208,9 @@ def gateway(
     settings = _gateway_settings(options, identity)
     if identity.refresher is not None:
         identity.refresher.start()
+    sink_store = _open_sink_store(ctx, store)
     try:
-        is_flushed = run_gateway(settings, StoreSink(store))
+        is_flushed = run_gateway(settings, StoreSink(sink_store))
     finally:
         if identity.refresher is not None:
             identity.refresher.stop()
@@ -210,6 +228,43 @@ class StoreSink:
         """Write one batch; a batch id already stored changes nothing."""
         if not self._store.write_usage(batch_id, records):
             log.info("event=batch_already_stored batch_id=%s", batch_id)
+
+
+def _open_sink_store(ctx: typer.Context, store: Store) -> Store:
+    """The store the gateway writes usage to: `store`, or for PostgreSQL a second one whose
+    sessions have lock and statement timeouts (`store` also serves the migrations and the
+    gateway users, which must not time out)."""
+    url = settings_from_context(ctx).db_url
+    bounded_url = _store_url_with_timeouts(url)
+    if bounded_url == url:
+        return store
+    sink_store = open_store(bounded_url)
+    ctx.find_root().call_on_close(sink_store.close)
+    return sink_store
+
+
+def _store_url_with_timeouts(url: str) -> str:
+    """Add PostgreSQL's lock_timeout and statement_timeout to `url`'s libpq `options`.
+
+    Other URLs are returned as they are; options already in the URL are kept.
+
+    >>> _store_url_with_timeouts("sqlite:///usage.db")
+    'sqlite:///usage.db'
+    >>> _store_url_with_timeouts("postgresql://db/usage?options=-csearch_path%3Dgw")
+    'postgresql://db/usage?options=-csearch_path%3Dgw%20-c%20lock_timeout%3D5000%20-c%20statement_timeout%3D60000'
+    """
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in ("postgresql", "postgres"):
+        return url
+    base, _, query = url.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    given = [value for name, value in pairs if name == "options"]
+    timeouts = (
+        f"-c lock_timeout={STORE_LOCK_TIMEOUT_MS} -c statement_timeout={STORE_STATEMENT_TIMEOUT_MS}"
+    )
+    options = " ".join([*given, timeouts])
+    kept = [(name, value) for name, value in pairs if name != "options"]
+    return base + "?" + urlencode([*kept, ("options", options)], quote_via=quote)
 
 
 def _resolve(given: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:
@@ -252,6 +307,7 @@ def _gateway_settings(options: dict[str, Any], identity: Any) -> GatewaySettings
         flush_interval = float(options["flush_interval"])
         max_frame_bytes = int(options["max_frame_bytes"])
         frame_timeout = float(options["frame_timeout"])
+        drain_timeout = float(options["drain_timeout"])
         metrics_port = None if options["metrics_port"] is None else int(options["metrics_port"])
         if flush_interval <= 0:
             raise ConfigError(f"--flush-interval: {flush_interval} is not a positive number")
@@ -259,6 +315,8 @@ def _gateway_settings(options: dict[str, Any], identity: Any) -> GatewaySettings
             raise ConfigError(f"--max-frame-bytes: {max_frame_bytes} is below 1 MiB")
         if not frame_timeout > 0:
             raise ConfigError(f"--frame-timeout: {frame_timeout} is not a positive number")
+        if not drain_timeout >= 0:
+            raise ConfigError(f"--drain-timeout: {drain_timeout} is not zero or more")
         return GatewaySettings(
             bootstrap_servers=parse_endpoints(
                 str(options["bootstrap_server"]), "--bootstrap-server"
@@ -271,6 +329,7 @@ def _gateway_settings(options: dict[str, Any], identity: Any) -> GatewaySettings
             metrics_port=metrics_port,
             max_frame_bytes=max_frame_bytes,
             frame_timeout_seconds=frame_timeout,
+            drain_timeout_seconds=drain_timeout,
             client_tls=identity.client_tls,
             upstream_tls=identity.upstream_tls,
             identity=identity.identity,

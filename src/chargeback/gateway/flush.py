@@ -8,6 +8,9 @@ Usage counted meanwhile stays in `UsageCounts` and goes into the next batch.
 A sink that refuses records for good (`UsageRefusedError`: the store's validation) wrote nothing
 of the batch; those records are quarantined (logged with every field, counted in a metric) and
 the rest is written at once, so one bad record never holds back the usage counted after it.
+
+At shutdown the final flush runs in a thread of its own that is waited for a bounded time: a
+sink call that never returns (a table locked in the store) cannot keep the gateway alive.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ from chargeback.gateway.metrics import GatewayMetrics
 from chargeback.usage import UsageRecord, UsageRefusedError, UsageSink
 
 log = logging.getLogger(__name__)
+
+# At shutdown: up to 5 attempts a second apart, and 15 s in all. With the drain timeout's
+# default of 10 s, a stop stays below Kubernetes' default grace period of 30 s.
+FINAL_FLUSH_ATTEMPTS = 5
+FINAL_FLUSH_RETRY_DELAY_SECONDS = 1.0
+FINAL_FLUSH_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +161,41 @@ class Flusher:
         pending_bytes = sum(r.bytes for r in pending.records) if pending else 0
         return pending_bytes + self._counts.pending_bytes()
 
-    def stop(self, *, attempts: int = 5, retry_delay_seconds: float = 1.0) -> bool:
+    def stop(
+        self,
+        *,
+        attempts: int = FINAL_FLUSH_ATTEMPTS,
+        retry_delay_seconds: float = FINAL_FLUSH_RETRY_DELAY_SECONDS,
+        timeout_seconds: float = FINAL_FLUSH_TIMEOUT_SECONDS,
+    ) -> bool:
         """Stop the thread, then flush everything; return whether all usage reached the sink.
 
-        Usage that still cannot be written after `attempts` tries is logged with its batch id
-        and byte total (the only case where usage is lost: the store is down at shutdown).
+        Usage that still cannot be written after `attempts` tries, or after `timeout_seconds`
+        in all (a sink call that hangs, on a locked table say, is abandoned), is logged with
+        its batch id and byte totals: the only case where usage is lost, the store failing at
+        shutdown.
         """
         self._stop.set()
+        outcome: list[bool] = []
+        final = threading.Thread(
+            target=lambda: outcome.append(self._flush_at_stop(attempts, retry_delay_seconds)),
+            name="chargeback-final-flush",
+            daemon=True,  # one that hangs in the sink must not keep the process alive
+        )
+        final.start()
+        final.join(timeout_seconds)
+        if outcome == [True]:
+            return True
+        if final.is_alive():
+            log.error(
+                "event=final_flush_abandoned timeout_seconds=%g reason=%r",
+                timeout_seconds,
+                "a write to the store was still under way when the time was up",
+            )
+        self._log_lost()
+        return False
+
+    def _flush_at_stop(self, attempts: int, retry_delay_seconds: float) -> bool:
         if self._thread is not None:
             self._thread.join()
         for attempt in range(attempts):
@@ -167,14 +204,13 @@ class Flusher:
                 return True
             if attempt + 1 < attempts:
                 time.sleep(retry_delay_seconds)
-        self._log_lost()
         return False
 
     def _log_lost(self) -> None:
-        pending = self._pending.records if self._pending else []
+        pending = self._pending  # read once: an abandoned flush may still replace it
         log.error(
             "event=usage_not_flushed batch_id=%s pending_bytes=%d unbatched_bytes=%d",
-            self._pending.batch_id if self._pending else "-",
-            sum(r.bytes for r in pending),
+            pending.batch_id if pending else "-",
+            sum(r.bytes for r in pending.records) if pending else 0,
             self._counts.pending_bytes(),
         )

@@ -129,13 +129,26 @@ class RequestFrame(_Frame):
 
 
 class ResponseFrame(_Frame):
-    """A broker response, with the header of the request it answers."""
+    """A broker response, with the header of the request it answers.
 
-    __slots__ = ("request",)
+    `reaches_client` is False when the client is gone (it closed its connection, or the
+    gateway closed it): the response is read only to learn what the broker did, and is
+    delivered to no one.
+    """
 
-    def __init__(self, raw: bytes, body_offset: int, request: RequestHeader) -> None:
+    __slots__ = ("reaches_client", "request")
+
+    def __init__(
+        self,
+        raw: bytes,
+        body_offset: int,
+        request: RequestHeader,
+        *,
+        reaches_client: bool = True,
+    ) -> None:
         super().__init__(raw, body_offset, _response_schema(request.api_key, request.api_version))
         self.request = request
+        self.reaches_client = reaches_client
 
 
 @cache

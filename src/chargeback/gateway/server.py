@@ -15,7 +15,7 @@ from prometheus_client import start_http_server
 
 from chargeback.gateway.brokers import BrokerDirectory, Endpoint
 from chargeback.gateway.chain import build_chain, handlers_for
-from chargeback.gateway.connection import ClientConnection, describe_peer
+from chargeback.gateway.connection import ClientConnection
 from chargeback.gateway.context import ANONYMOUS, ConnectionContext, GatewayState
 from chargeback.gateway.counts import UsageCounts
 from chargeback.gateway.errors import GatewayError, UpstreamError
@@ -23,6 +23,7 @@ from chargeback.gateway.flush import Flusher
 from chargeback.gateway.handlers.sasl_upstream import login_upstream
 from chargeback.gateway.metrics import GatewayMetrics
 from chargeback.gateway.settings import GatewaySettings
+from chargeback.gateway.streams import describe_peer
 from chargeback.gateway.topics import TopicNameCache
 from chargeback.usage import ClusterName, UsageSink
 
@@ -68,6 +69,9 @@ class Gateway:
         # One connection opens new broker ports at a time; the others wait until they listen.
         self._opening_ports = asyncio.Lock()
         self._connections: set[asyncio.Task[None]] = set()
+        # The connections proxying now (past the upstream connect), by their task.
+        self._proxying: dict[asyncio.Task[None], ClientConnection] = {}
+        self._is_stopping = False
         # Weak: a transport leaves the set when it is gone; stop() aborts those still alive.
         self._transports: weakref.WeakSet[asyncio.WriteTransport] = weakref.WeakSet()
         self._connection_ids = itertools.count(1)
@@ -105,6 +109,8 @@ class Gateway:
         connect to a port that does not listen yet (a refused connection).
         """
         async with self._opening_ports:
+            if self._is_stopping:
+                return  # a port opened now would never be closed
             for port in self.state.brokers.unopened_ports():
                 try:
                     await self._listen(port)
@@ -179,11 +185,23 @@ class Gateway:
             connection = ClientConnection(
                 context, chain, (reader, writer), upstream, self.open_new_broker_ports
             )
-            await connection.run()
+            await self._proxy(connection)
         except UpstreamError as error:
             self._refuse(writer, context, error)
         finally:
             upstream[1].close()
+
+    async def _proxy(self, connection: ClientConnection) -> None:
+        """Run `connection`, known to `stop()` meanwhile (which lets it drain)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._proxying[task] = connection
+        try:
+            if self._is_stopping:
+                connection.stop_reading()
+            await connection.run()
+        finally:
+            del self._proxying[task]
 
     def _refuse(
         self, writer: asyncio.StreamWriter, context: ConnectionContext, error: UpstreamError
@@ -228,15 +246,23 @@ class Gateway:
                 failures.append(f"{endpoint}: {error or type(error).__name__}")
         raise UpstreamError("no broker reachable (" + "; ".join(failures) + ")")
 
+    @property
+    def is_stopping(self) -> bool:
+        """Whether `stop()` has begun."""
+        return self._is_stopping
+
     async def stop(self) -> bool:
-        """Stop listening, close every connection, then flush all usage.
+        """Stop listening and reading requests, let the brokers answer the requests they were
+        sent (up to the drain timeout), close every connection, then flush all usage.
 
         Returns whether all usage reached the sink.
         """
+        self._is_stopping = True
         for server in self._servers.values():
             server.close()
         # Connections accepted just now start their task on the next loop iteration.
         await asyncio.sleep(0)
+        await self._drain_connections()
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
@@ -255,6 +281,29 @@ class Gateway:
         is_flushed = await asyncio.to_thread(self._flusher.stop)
         log.info("event=gateway_stopped flushed=%s", is_flushed)
         return is_flushed
+
+    async def _drain_connections(self) -> None:
+        """Stop reading requests; wait for the connections to drain, up to the drain timeout.
+
+        A connection not yet proxying has forwarded nothing: it is closed at once.
+        """
+        connections = list(self._connections)
+        if not connections:
+            return
+        for task in connections:
+            connection = self._proxying.get(task)
+            if connection is None:
+                task.cancel()
+            else:
+                connection.stop_reading()
+        log.info("event=gateway_draining connections=%d", len(self._proxying))
+        _, pending = await asyncio.wait(connections, timeout=self.settings.drain_timeout_seconds)
+        if pending:
+            log.warning(
+                "event=drain_incomplete connections=%d drain_timeout_seconds=%g",
+                len(pending),
+                self.settings.drain_timeout_seconds,
+            )
 
     def flush_now(self) -> bool:
         """Flush counted usage immediately (blocking); return whether nothing is left pending."""

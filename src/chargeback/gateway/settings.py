@@ -14,6 +14,8 @@ from chargeback.gateway.identity import IdentitySettings
 DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024
 # librdkafka's socket.timeout.ms: a client has given up on a request that takes longer to send.
 DEFAULT_FRAME_TIMEOUT_SECONDS = 60.0
+# With the final flush's 15 s this stays below Kubernetes' default grace period of 30 s.
+DEFAULT_DRAIN_TIMEOUT_SECONDS = 10.0
 
 
 class PrincipalMode(StrEnum):
@@ -31,7 +33,9 @@ class GatewaySettings:
     `max_frame_bytes` and `frame_timeout_seconds` bound request frames from clients: their
     size, and the time from a frame's first byte to its last (idle time between frames is
     not limited). Responses from brokers are not limited, as in Kafka's own clients: they are
-    as large as the client asked for.
+    as large as the client asked for. `drain_timeout_seconds` bounds how long a connection
+    whose client side ended (or a stopping gateway) waits for the broker's answers to the
+    requests it was already sent.
     """
 
     bootstrap_servers: tuple[Endpoint, ...]
@@ -43,6 +47,7 @@ class GatewaySettings:
     metrics_port: int | None = None
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     frame_timeout_seconds: float = DEFAULT_FRAME_TIMEOUT_SECONDS
+    drain_timeout_seconds: float = DEFAULT_DRAIN_TIMEOUT_SECONDS
     client_tls: ssl.SSLContext | None = None
     upstream_tls: ssl.SSLContext | None = None
     upstream_connect_timeout_seconds: float = 10.0

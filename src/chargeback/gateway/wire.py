@@ -42,9 +42,13 @@ _FIRST_PRODUCE_VERSION_WITH_TRANSACTIONAL_ID = 3
 FIRST_FLEXIBLE_PRODUCE_VERSION = 9
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RequestHeader:
-    """The request header fields the gateway needs; `body_offset` is None for unknown versions."""
+    """The request header fields the gateway needs; `body_offset` is None for unknown versions.
+
+    Compared (and hashed) by identity: each request has a header of its own, also when a client
+    repeats every value of an earlier one, so per-request state can be keyed by it.
+    """
 
     api_key: int
     api_version: int

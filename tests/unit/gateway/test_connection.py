@@ -8,92 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Callable
-from typing import Any
 
-import pytest
 from kio.schema.produce.v9.request import ProduceRequest
 from kio.static.primitive import i16
 
-from chargeback.broker import free_port
-from chargeback.gateway import Endpoint, Gateway, GatewaySettings, PrincipalMode
 from chargeback.usage import Direction
-from tests.gateway.clients import DEADLINE_SECONDS
 from tests.gateway.harness import MemorySink
 from tests.unit.gateway.framing import request_frame
-
-Script = Callable[[bytes], bytes | None]
-
-
-class ScriptedBroker:
-    """Answers each request frame with `script(frame)` (None: no answer), remembering frames."""
-
-    def __init__(self, script: Script) -> None:
-        self.script = script
-        self.received: list[bytes] = []
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                (size,) = struct.unpack(">i", await reader.readexactly(4))
-                frame = await reader.readexactly(size)
-                self.received.append(frame)
-                answer = self.script(frame)
-                if answer is not None:
-                    writer.write(struct.pack(">i", len(answer)) + answer)
-                    await writer.drain()
-        except asyncio.IncompleteReadError:
-            writer.close()
-            await writer.wait_closed()
-
-
-async def _gateway(broker: ScriptedBroker, sink: MemorySink, **overrides: Any) -> Gateway:
-    settings = GatewaySettings(
-        bootstrap_servers=(Endpoint("127.0.0.1", broker.port),),
-        listen=Endpoint("127.0.0.1", free_port()),
-        principal_mode=PrincipalMode.CLIENT_ID,
-        flush_interval_seconds=3600,
-        **overrides,
-    )
-    gateway = Gateway(settings, sink)
-    await gateway.start()
-    return gateway
-
-
-async def _exchange(gateway: Gateway, frames: list[bytes], answers: int) -> list[bytes]:
-    """Send `frames`, then read `answers` frames (a safety deadline fails a stalled gateway)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
-    for frame in frames:
-        writer.write(struct.pack(">i", len(frame)) + frame)
-    await writer.drain()
-    received = []
-    async with asyncio.timeout(DEADLINE_SECONDS):
-        for _ in range(answers):
-            (size,) = struct.unpack(">i", await reader.readexactly(4))
-            received.append(await reader.readexactly(size))
-    writer.close()
-    await writer.wait_closed()
-    return received
+from tests.unit.gateway.scripted import ScriptedBroker, exchange, fetch_answer, start_gateway
 
 
 def _correlation_id(frame: bytes) -> bytes:
     return frame[4:8]
-
-
-@pytest.fixture
-def sink() -> MemorySink:
-    return MemorySink()
 
 
 async def test_a_version_newer_than_kio_knows_passes_both_ways_untouched(
@@ -104,9 +30,9 @@ async def test_a_version_newer_than_kio_knows_passes_both_ways_untouched(
     answer = struct.pack(">i", 77) + b"\x00future-response-body\xff"
     broker = ScriptedBroker(lambda _frame: answer)
     await broker.start()
-    gateway = await _gateway(broker, sink)
+    gateway = await start_gateway(broker, sink)
     # When
-    received = await _exchange(gateway, [request], answers=1)
+    received = await exchange(gateway, [request], answers=1)
     await gateway.stop()
     await broker.stop()
     # Then
@@ -145,10 +71,10 @@ async def test_acks_zero_gets_no_answer_and_the_next_request_is_not_held_up(
 
     broker = ScriptedBroker(kafka_like)
     await broker.start()
-    gateway = await _gateway(broker, sink)
+    gateway = await start_gateway(broker, sink)
     heartbeat = struct.pack(">hhih", 12, 0, 2, 1) + b"h" + b"heartbeat-body"
     # When
-    received = await _exchange(gateway, [_produce(0, 1), heartbeat], answers=1)
+    received = await exchange(gateway, [_produce(0, 1), heartbeat], answers=1)
     await gateway.stop()
     await broker.stop()
     # Then: the two batches of the skim test's Produce (30 and 31 bytes) count as sent
@@ -162,10 +88,10 @@ async def test_a_response_larger_than_the_request_limit_passes_whole(sink: Memor
     answer = struct.pack(">i", 8) + bytes(range(256)) * (3_000_000 // 256)
     broker = ScriptedBroker(lambda _frame: answer)
     await broker.start()
-    gateway = await _gateway(broker, sink, max_frame_bytes=1024 * 1024)
+    gateway = await start_gateway(broker, sink, max_frame_bytes=1024 * 1024)
     request = struct.pack(">hhih", 12, 0, 8, 1) + b"c" + b"body"
     # When
-    received = await _exchange(gateway, [request], answers=1)
+    received = await exchange(gateway, [request], answers=1)
     await gateway.stop()
     await broker.stop()
     # Then
@@ -194,7 +120,7 @@ async def test_acks_zero_of_a_version_newer_than_kio_knows_holds_up_nothing(
     # with acks=1, to a broker that (like Kafka) never answers acks=0
     broker = ScriptedBroker(_kafka_like)
     await broker.start()
-    gateway = await _gateway(broker, sink)
+    gateway = await start_gateway(broker, sink)
 
     def future_produce(acks: int, correlation_id: int) -> bytes:
         header = struct.pack(">hhih", 0, 14, correlation_id, 1) + b"f" + b"\x00"
@@ -203,7 +129,7 @@ async def test_acks_zero_of_a_version_newer_than_kio_knows_holds_up_nothing(
     heartbeat = struct.pack(">hhih", 12, 0, 2, 1) + b"f" + b"heartbeat-body"
     requests = [future_produce(0, 1), heartbeat, future_produce(1, 3)]
     # When
-    received = await _exchange(gateway, requests, answers=2)
+    received = await exchange(gateway, requests, answers=2)
     await gateway.stop()
     await broker.stop()
     # Then: the answers come back, in order; the acks=0 request went to the broker too
@@ -217,10 +143,10 @@ async def test_pipelined_requests_come_back_in_order_with_exact_correlation(
     # Given
     broker = ScriptedBroker(lambda frame: frame[4:8] + b"answer-" + frame[4:8])
     await broker.start()
-    gateway = await _gateway(broker, sink)
+    gateway = await start_gateway(broker, sink)
     requests = [struct.pack(">hhih", 12, 0, n, 1) + b"c" + b"body" for n in (5, 3, 9, 1)]
     # When
-    received = await _exchange(gateway, requests, answers=4)
+    received = await exchange(gateway, requests, answers=4)
     await gateway.stop()
     await broker.stop()
     # Then
@@ -228,26 +154,11 @@ async def test_pipelined_requests_come_back_in_order_with_exact_correlation(
     assert broker.received == requests
 
 
-def _fetch_response_frame(correlation_id: int, record_bytes: int) -> bytes:
-    from kio.schema.fetch.v12.response import FetchableTopicResponse, FetchResponse, PartitionData
-    from kio.static.primitive import Records, i32
-
-    from tests.unit.gateway.framing import batch, build, encode
-
-    records = Records(batch(record_bytes))
-    partition = build(PartitionData, partition_index=i32(0), records=records)
-    message = build(
-        FetchResponse,
-        responses=(build(FetchableTopicResponse, topic="big", partitions=(partition,)),),
-    )
-    return struct.pack(">i", correlation_id) + b"\x00" + encode(message)
-
-
 async def test_a_large_fetch_response_reaches_the_client_before_the_broker_finished_it(
     sink: MemorySink,
 ) -> None:
     # Given: a broker that sends the first half of a 2 MB Fetch response, then waits
-    answer = _fetch_response_frame(4, 2_000_000)
+    answer = fetch_answer(4, 2_000_000)
     second_half_may_go = asyncio.Event()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -264,7 +175,7 @@ async def test_a_large_fetch_response_reaches_the_client_before_the_broker_finis
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     broker = ScriptedBroker(lambda _frame: None)
     broker.port = server.sockets[0].getsockname()[1]
-    gateway = await _gateway(broker, sink)
+    gateway = await start_gateway(broker, sink)
     fetch = struct.pack(">hhih", 1, 12, 4, 1) + b"c" + b"\x00" * 40
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
     writer.write(struct.pack(">i", len(fetch)) + fetch)
@@ -295,7 +206,7 @@ async def test_a_broker_closing_the_connection_closes_the_client_connection(
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     broker = ScriptedBroker(lambda _frame: None)
     broker.port = server.sockets[0].getsockname()[1]
-    gateway = await _gateway(broker, sink)
+    gateway = await start_gateway(broker, sink)
     request = struct.pack(">hhih", 12, 0, 6, 1) + b"c" + b"body"
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.listen.port)
     writer.write(struct.pack(">i", len(request)) + request)

@@ -153,6 +153,29 @@ def test_stop_reports_usage_it_could_not_write() -> None:
     assert not is_flushed
 
 
+def test_stop_gives_up_on_a_sink_that_never_returns_and_logs_the_bytes_not_written(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given: a flush thread stuck in a write, and usage counted since
+    counts = UsageCounts(ClusterName("c"), TopicNameCache())
+    sink = HangingSink()
+    sink.hang = True
+    flusher = Flusher(counts, sink, GatewayMetrics(), interval_seconds=0.01)
+    counts.add(ALICE, ORDERS, Direction.INGRESS, 700)
+    flusher.start()
+    sink.entered.wait()
+    counts.add(ALICE, ORDERS, Direction.INGRESS, 55)
+    # When
+    is_flushed = flusher.stop(attempts=5, retry_delay_seconds=0, timeout_seconds=0.2)
+    sink.release.set()
+    # Then: the stop returned (the test's deadline would fail it otherwise) and names the loss
+    assert not is_flushed
+    lost = [r.getMessage() for r in caplog.records if "usage_not_flushed" in r.getMessage()]
+    assert len(lost) == 1
+    assert "pending_bytes=700 unbatched_bytes=55" in lost[0]
+    assert "event=final_flush_abandoned" in caplog.text
+
+
 # --- records the store refuses for good ----------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import pytest
 from kio.schema.errors import ErrorCode
 from kio.static.primitive import Records, i16, i32
 
+from chargeback.gateway.errors import DuplicatePartitionError
 from chargeback.gateway.handlers.fetch_meter import FetchMeter
 from chargeback.gateway.handlers.produce_meter import ProduceMeter
 from chargeback.usage import Direction
@@ -167,3 +168,57 @@ def test_an_empty_principal_is_charged_as_anonymous_by_both_meters() -> None:
         ("ANONYMOUS", Direction.INGRESS, 60),
         ("ANONYMOUS", Direction.EGRESS, 60),
     }
+
+
+def test_two_requests_with_one_correlation_id_are_each_charged_their_own_batches() -> None:
+    # Given: two Produce requests in flight with the same correlation id (the connection
+    # refuses this; the meter must not mix them up even so)
+    context = make_context()
+    meter = ProduceMeter(context)
+    accepted = [{"name": "orders", "partitions": [{"index": 0, "error_code": 0}]}]
+    cases = [
+        {"version": 9, "acks": 1, "topics": [{"name": "orders", "partitions": [p]}]}
+        for p in ({"index": 0, "batches": [1000]}, {"index": 0, "batches": [78]})
+    ]
+    first, second = (request_frame(_produce_request(case), correlation_id=7) for case in cases)
+    meter.on_produce_request(first)
+    meter.on_produce_request(second)
+    answers = [
+        response_frame(_produce_response({"version": 9, "response": accepted}), frame.header)
+        for frame in (first, second)
+    ]
+    # When
+    for answer in answers:
+        meter.on_produce_response(answer)
+    # Then
+    assert _ingress_by_topic(context) == {"orders": 1000 + 78}
+
+
+@pytest.mark.parametrize(
+    ("version", "topics"),
+    [
+        (9, [{"name": "orders", "partitions": [{"index": 0, "batches": [60]}] * 2}]),
+        (9, [{"name": "orders", "partitions": [{"index": 0, "batches": [60]}]}] * 2),
+        (
+            13,
+            [{"id": "3f1d9a8e-2b7c-4c55-8f0e-9a1b2c3d4e5f", "partitions": [{"index": 2}]}] * 2,
+        ),
+    ],
+    ids=["twice-in-one-topic", "in-two-entries-of-one-topic", "twice-by-topic-id"],
+)
+def test_a_produce_naming_a_partition_twice_is_refused(
+    version: int, topics: list[dict[str, Any]]
+) -> None:
+    # Given
+    context = make_context()
+    for topic in topics:
+        for partition in topic["partitions"]:
+            partition.setdefault("batches", [50])
+    request = request_frame(_produce_request({"version": version, "acks": 1, "topics": topics}))
+    # When
+    with pytest.raises(DuplicatePartitionError) as refused:
+        ProduceMeter(context).on_produce_request(request)
+    # Then
+    assert "names partition" in str(refused.value)
+    assert "twice" in str(refused.value)
+    assert _ingress_by_topic(context) == {}

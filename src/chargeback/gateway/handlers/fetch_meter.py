@@ -4,12 +4,11 @@ Fetch responses are skimmed, never decoded: only batch headers are read, at the 
 each partition's record set lies. A partial last batch is not counted (the client fetches it
 again, whole). Topics named by id (v13+) are resolved through the shared cache, or counted by
 id and named at flush time. Fetch sessions need nothing special: every response names the
-topic of each partition it carries, whether the session is full or incremental.
+topic of each partition it carries, whether the session is full or incremental. A response
+that arrives after its client left is delivered to no one and costs nothing.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from chargeback.gateway.context import ConnectionContext
 from chargeback.gateway.counts import TopicRef
@@ -30,13 +29,16 @@ class FetchMeter:
 
     def on_fetch_response(self, frame: ResponseFrame) -> None:
         """Count the complete data batches of every partition."""
-        self._meter(frame.skim(), frame.raw)
+        self._meter(frame)
 
     def on_share_fetch_response(self, frame: ResponseFrame) -> None:
         """Share groups (KIP-932) receive records the same way."""
-        self._meter(frame.skim(), frame.raw)
+        self._meter(frame)
 
-    def _meter(self, response: dict[str, Any], raw: bytes) -> None:
+    def _meter(self, frame: ResponseFrame) -> None:
+        if not frame.reaches_client:
+            return  # egress is what was delivered; a client that is gone received nothing
+        response, raw = frame.skim(), frame.raw
         for topic in response["responses"] or ():
             ref = self._resolve(topic_ref(topic.get("topic"), topic.get("topic_id")))
             size = 0
