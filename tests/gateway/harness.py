@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -152,20 +152,6 @@ def _is_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Wait (polling, up to the safety deadline) until `condition()` holds.
-
-    Raises:
-        AssertionError: the deadline passed first; the message names `what` was awaited.
-    """
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def chargeback_command() -> str:

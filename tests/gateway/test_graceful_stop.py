@@ -22,11 +22,10 @@ from confluent_kafka import Producer
 from chargeback.broker import EmbeddedBroker, free_port
 from chargeback.store import open_store
 from chargeback.usage import Direction
-from tests.gateway.clients import DEADLINE_SECONDS, create_topic, produce
+from tests.gateway.clients import DEADLINE_SECONDS, create_topic, produce, wait_for
 from tests.gateway.harness import (
     chargeback_command,
     free_port_block,
-    wait_until,
     wait_until_serving,
 )
 from tests.gateway.raw_kafka import RawKafka, produce_frame, record_batch, stored_data_bytes
@@ -151,7 +150,7 @@ def test_a_sigterm_under_load_charges_exactly_the_batches_the_broker_stored(
     gateway = GatewayProcess(broker, db_url)
     try:
         with LoadedProducers(gateway.bootstrap, topic) as load:
-            wait_until(
+            wait_for(
                 lambda: load.delivered >= 2000 and load.raw_answers >= 100,
                 "records to flow through the gateway",
             )

@@ -19,8 +19,8 @@ from kio.static.primitive import i8, i16, i32, i32Timedelta, i64
 
 from chargeback.broker import EmbeddedBroker
 from chargeback.usage import Direction
-from tests.gateway.clients import create_topic, produce
-from tests.gateway.harness import GatewayThread, MemorySink, wait_until
+from tests.gateway.clients import create_topic, produce, wait_for
+from tests.gateway.harness import GatewayThread, MemorySink
 from tests.gateway.raw_kafka import (
     CLIENT_ID,
     RawKafka,
@@ -48,7 +48,7 @@ def _frames_until_closed(client: RawKafka) -> list[bytes]:
 def _wait_until_closed(gateway: GatewayThread) -> None:
     """Wait until the gateway accepted the test's one connection and closed it again (which it
     does once the broker answered what it was sent)."""
-    wait_until(
+    wait_for(
         lambda: (
             gateway.metric_value("chargeback_gateway_connections_total") == 1
             and gateway.metric_value("chargeback_gateway_connections_open") == 0

@@ -26,8 +26,8 @@ from chargeback.gateway.identity import (
     make_credential,
 )
 from chargeback.usage import Direction
-from tests.gateway.clients import create_topic, produce
-from tests.gateway.harness import GatewayThread, MemorySink, wait_until
+from tests.gateway.clients import create_topic, produce, wait_for
+from tests.gateway.harness import GatewayThread, MemorySink
 from tests.gateway.raw_kafka import RawKafka, fetch_request
 from tests.unit.gateway.framing import request_frame
 
@@ -92,7 +92,7 @@ def test_a_local_answer_waits_behind_a_streamed_fetch_response_instead_of_landin
         # When: a KIP-368 re-authentication, which the gateway answers itself, follows
         for frame in _plain_login(4):
             client.send_raw(frame)
-        wait_until(
+        wait_for(
             lambda: _requests_seen(managed_gateway, "sasl_authenticate") == 2,
             "the gateway to answer the re-authentication",
         )

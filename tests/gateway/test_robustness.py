@@ -15,13 +15,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chargeback.broker import EmbeddedBroker, free_port
 from chargeback.usage import Direction
-from tests.gateway.clients import DEADLINE_SECONDS, create_topic, produce
+from tests.gateway.clients import DEADLINE_SECONDS, create_topic, produce, wait_for
 from tests.gateway.harness import (
     GatewayThread,
     MemorySink,
     chargeback_command,
     free_port_block,
-    wait_until,
     wait_until_serving,
 )
 from tests.gateway.raw_kafka import RawKafka, stored_data_bytes
@@ -105,7 +104,7 @@ def test_a_half_sent_frame_then_silence_does_not_hold_up_anyone(
         ("busy", topic): stored_data_bytes(broker.bootstrap, topic)
     }
     silent.close()
-    wait_until(lambda: _open_connections(gateway) == 0, "the silent connection to be released")
+    wait_for(lambda: _open_connections(gateway) == 0, "the silent connection to be released")
 
 
 def _produce_head(size: int) -> bytes:
@@ -248,7 +247,7 @@ def _bad_connections_round(gateway: _GatewayProcess) -> None:
     for connection in silent:
         assert _is_closed_by_peer(connection)  # by the frame timeout
         connection.close()
-    wait_until(lambda: gateway.open_connections() == 0, "every bad connection to be closed")
+    wait_for(lambda: gateway.open_connections() == 0, "every bad connection to be closed")
 
 
 def test_memory_stays_flat_through_rounds_of_bad_and_abrupt_connections(

@@ -30,7 +30,7 @@ from chargeback.gateway.identity import (
     make_credential,
 )
 from chargeback.usage import Direction
-from tests.gateway.clients import DEADLINE_SECONDS, consume_all, create_topic, produce
+from tests.gateway.clients import DEADLINE_SECONDS, consume_all, create_topic, produce, wait_for
 from tests.gateway.harness import MemorySink
 from tests.gateway.identity.conftest import USERS, GatewayFactory
 from tests.gateway.raw_kafka import RawKafka, stored_data_bytes
@@ -47,13 +47,6 @@ def _sasl(mechanism: str, user: str, password: str | None = None) -> dict[str, A
         "sasl.username": user,
         "sasl.password": USERS[user] if password is None else password,
     }
-
-
-def _wait_for(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
@@ -97,7 +90,7 @@ def _authentication_failure(bootstrap: str, config: dict[str, Any], topic: str) 
         }
     )
     producer.produce(topic, b"should never be stored")
-    _wait_for(
+    wait_for(
         lambda: (
             producer.poll(0.1) is not None
             and any(e.code() == KafkaError._AUTHENTICATION for e in errors)
@@ -296,7 +289,7 @@ def test_reauthentication_keeps_the_connection_and_the_principal(
         )
 
     # When alice keeps producing until one connection has authenticated three times
-    _wait_for(produce_one, "two re-authentications on one connection")
+    wait_for(produce_one, "two re-authentications on one connection")
     producer.flush(DEADLINE_SECONDS)
     passthrough.flush()
     managed.flush()
