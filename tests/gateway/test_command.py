@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import warnings
 from datetime import UTC, datetime
@@ -89,3 +90,28 @@ def test_a_bad_option_is_named_and_nothing_starts(
     # Then
     assert result.returncode == 2
     assert problem in result.stderr.decode()
+
+
+def test_a_listen_port_in_use_is_one_line_naming_the_option(tmp_path: Path) -> None:
+    # Given: the port --listen names is taken by another program
+    db_url = f"sqlite:///{tmp_path / 'usage.db'}"
+    command = [chargeback_command(), "--db", db_url, "gateway", "--bootstrap-server", "kafka:9092"]
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen(1)
+        port = squatter.getsockname()[1]
+        # When
+        result = subprocess.run(
+            [*command, "--listen", f"127.0.0.1:{port}", "--principal", "client-id"],
+            capture_output=True,
+            timeout=DEADLINE_SECONDS,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+    # Then: the last line says which option to change, without "[Errno 98]"
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert stderr.splitlines()[-1] == (
+        f"error: --listen: cannot listen on 127.0.0.1:{port}: the port is in use by another "
+        "program; choose another with --listen"
+    )
+    assert "Errno" not in stderr

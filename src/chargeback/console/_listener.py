@@ -3,10 +3,10 @@ is one clear line (naming the option to change) rather than a server log after a
 
 from __future__ import annotations
 
-import errno
 import socket
 
 from chargeback.console.errors import ConsoleError
+from chargeback.errors import cannot_listen_message
 
 _BACKLOG = 128
 
@@ -27,22 +27,3 @@ def listen_socket(host: str, port: int, option: str) -> socket.socket:
         listener.close()
         raise ConsoleError(cannot_listen_message(host, port, option, error)) from None
     return listener
-
-
-def cannot_listen_message(host: str, port: int, option: str, error: OSError) -> str:
-    """Why `host`:`port` cannot be listened on, in words (no "[Errno 98]").
-
-    >>> in_use = OSError(errno.EADDRINUSE, "Address already in use")
-    >>> cannot_listen_message("::1", 8080, "--port", in_use)  # doctest: +NORMALIZE_WHITESPACE
-    '--port: cannot listen on [::1]:8080: the port is in use by another program; choose another
-     with --port'
-    >>> not_here = OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
-    >>> cannot_listen_message("10.9.9.9", 8080, "--port", not_here)
-    '--port: cannot listen on 10.9.9.9:8080: cannot assign requested address'
-    """
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    if error.errno == errno.EADDRINUSE:
-        why = f"the port is in use by another program; choose another with {option}"
-    else:
-        why = (error.strerror or str(error)).lower()
-    return f"{option}: cannot listen on {address}: {why}"

@@ -13,6 +13,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
 
+from chargeback.errors import cannot_listen_message
 from chargeback.gateway.brokers import BrokerDirectory, Endpoint
 from chargeback.gateway.chain import build_chain, handlers_for
 from chargeback.gateway.connection import ClientConnection
@@ -130,9 +131,10 @@ class Gateway:
                 limit=_STREAM_LIMIT_BYTES,
             )
         except OSError as error:
+            # Broker ports are numbered on from --listen's port, so --listen is what to change.
             raise GatewayError(
-                f"cannot listen on {self.settings.listen.host}:{port}: {error}"
-            ) from error
+                cannot_listen_message(self.settings.listen.host, port, "--listen", error)
+            ) from None
         self._servers[port] = server
 
     async def _accept(
