@@ -59,6 +59,12 @@ class RawKafka:
         self._socket.connect((host, int(port)))
         self._correlation_id = 0
 
+    @property
+    def local_port(self) -> int:
+        """The client side's port, to tell this connection apart in `ss` listings."""
+        port: int = self._socket.getsockname()[1]
+        return port
+
     def close(self) -> None:
         self._socket.close()
 

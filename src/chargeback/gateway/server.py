@@ -24,7 +24,7 @@ from chargeback.gateway.flush import Flusher
 from chargeback.gateway.handlers.sasl_upstream import login_upstream
 from chargeback.gateway.metrics import GatewayMetrics
 from chargeback.gateway.settings import GatewaySettings
-from chargeback.gateway.streams import describe_peer
+from chargeback.gateway.streams import describe_peer, keep_alive
 from chargeback.gateway.topics import TopicNameCache
 from chargeback.usage import ClusterName, UsageSink
 
@@ -159,6 +159,7 @@ class Gateway:
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int
     ) -> None:
+        keep_alive(writer)
         address, certificate = describe_peer(writer)
         context = ConnectionContext(
             connection_id=next(self._connection_ids),
@@ -238,12 +239,14 @@ class Gateway:
                 # asyncio.timeout, not wait_for: wait_for (3.11) can drop a connection that
                 # completes just as it is cancelled, leaking its socket.
                 async with asyncio.timeout(self.settings.upstream_connect_timeout_seconds):
-                    return await asyncio.open_connection(
+                    reader, writer = await asyncio.open_connection(
                         endpoint.host,
                         endpoint.port,
                         ssl=self.settings.upstream_tls,
                         limit=_STREAM_LIMIT_BYTES,
                     )
+                keep_alive(writer)
+                return reader, writer
             except (OSError, TimeoutError) as error:
                 failures.append(f"{endpoint}: {error or type(error).__name__}")
         raise UpstreamError("no broker reachable (" + "; ".join(failures) + ")")

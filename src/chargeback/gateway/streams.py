@@ -4,6 +4,7 @@ forwarded while they arrive, and closing without leaving reference cycles behind
 from __future__ import annotations
 
 import asyncio
+import socket
 import traceback
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -129,6 +130,18 @@ async def close_writer(writer: asyncio.StreamWriter) -> None:
         # error, whose traceback would keep this frame, the writer, and so the reader and its
         # unread bytes (a cycle, see clear_traceback_frames).
         error.__traceback__ = None
+
+
+def keep_alive(writer: asyncio.StreamWriter) -> None:
+    """Turn on TCP keepalive, as Kafka brokers do on every connection they accept.
+
+    A peer that vanished without a FIN or RST (a crashed host, a dropped NAT entry) is then
+    noticed by the kernel within the system's keepalive time (two hours by default) and the
+    connection pair freed, instead of both halves staying open for as long as the gateway runs.
+    """
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
 
 def describe_peer(writer: asyncio.StreamWriter) -> tuple[str, dict[str, Any] | None]:
