@@ -149,16 +149,16 @@ class RawKafka:
         return bytes(data.records or b""), int(data.high_watermark)
 
 
-def request_payload(message: Any, correlation_id: int) -> bytes:
+def request_payload(message: Any, correlation_id: int, client_id: str = CLIENT_ID) -> bytes:
     """`message` as a request frame's payload (request header v2 if its version is flexible,
-    else v1; client id CLIENT_ID)."""
+    else v1)."""
     out = io.BytesIO()
     header_type: Any = RequestHeader if message.__flexible__ else RequestHeaderV1
     header = header_type(
         request_api_key=i16(message.__api_key__),
         request_api_version=i16(message.__version__),
         correlation_id=i32(correlation_id),
-        client_id=CLIENT_ID,
+        client_id=client_id,
     )
     entity_writer(header_type)(out, header)
     entity_writer(type(message))(out, message)
@@ -251,7 +251,12 @@ def bytes_of_batches_holding(bootstrap: str, topic: str, offsets: Iterable[tuple
     return sum(holding.values())
 
 
-def produce_frame(correlation_id: int, data: list[tuple[str, int, bytes]], acks: int = -1) -> bytes:
+def produce_frame(
+    correlation_id: int,
+    data: list[tuple[str, int, bytes]],
+    acks: int = -1,
+    client_id: str = CLIENT_ID,
+) -> bytes:
     """A Produce v9 request's payload: one record batch per (topic, partition, batch), in that
     order (a partition may come twice)."""
     topics: dict[str, list[Any]] = {}
@@ -268,4 +273,4 @@ def produce_frame(correlation_id: int, data: list[tuple[str, int, bytes]], acks:
             for name, partitions in topics.items()
         ),
     )
-    return request_payload(message, correlation_id)
+    return request_payload(message, correlation_id, client_id)

@@ -43,6 +43,9 @@ class ConnectionContext:
     shared: GatewayState
     principal: Principal = ANONYMOUS
     client_id: str | None = None
+    # Client-id mode: each request's own client.id is whom its bytes are charged to, even when
+    # a later request on the connection (pipelined before the answer) names another.
+    charges_request_client_id: bool = False
     peer_certificate: dict[str, Any] | None = None
     # API keys some handler hooks: the gateway must be able to parse every version it offers.
     hooked_api_keys: frozenset[int] = field(default_factory=frozenset)

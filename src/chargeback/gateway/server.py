@@ -23,7 +23,7 @@ from chargeback.gateway.errors import GatewayError, UpstreamError
 from chargeback.gateway.flush import Flusher
 from chargeback.gateway.handlers.sasl_upstream import login_upstream
 from chargeback.gateway.metrics import GatewayMetrics
-from chargeback.gateway.settings import GatewaySettings
+from chargeback.gateway.settings import GatewaySettings, PrincipalMode
 from chargeback.gateway.streams import describe_peer, keep_alive
 from chargeback.gateway.topics import TopicNameCache
 from chargeback.usage import ClusterName, UsageSink
@@ -168,6 +168,7 @@ class Gateway:
             shared=self.state,
             principal=ANONYMOUS,
             peer_certificate=certificate,
+            charges_request_client_id=self.settings.principal_mode == PrincipalMode.CLIENT_ID,
         )
         try:
             upstream = await self._connect_upstream(port)

@@ -47,7 +47,7 @@ class FetchMeter:
                 if span is not None:
                     size += data_batch_bytes(raw, span.start, span.end)
             if size:
-                principal = charged_principal(self._connection)
+                principal = charged_principal(self._connection, frame.request)
                 self._counts.add(principal, ref, Direction.EGRESS, size)
                 self._egress_bytes.inc(size)
 

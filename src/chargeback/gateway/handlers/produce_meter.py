@@ -42,9 +42,15 @@ def topic_ref(name: str | None, topic_id: uuid.UUID | None) -> TopicRef:
     return topic_id
 
 
-def charged_principal(connection: ConnectionContext) -> Principal:
-    """Return whom the connection's bytes are charged to: ANONYMOUS rather than an empty name
-    (which the store refuses; no identity mode sets one, this keeps it so)."""
+def charged_principal(connection: ConnectionContext, request: RequestHeader) -> Principal:
+    """Return whom the bytes of `request` (and its response) are charged to.
+
+    In client-id mode that is the request's own client.id, not the latest one the connection
+    sent; otherwise the connection's principal (set once the broker accepted its login).
+    ANONYMOUS rather than an empty name (which the store refuses).
+    """
+    if connection.charges_request_client_id:
+        return Principal(request.client_id or ANONYMOUS)
     return connection.principal or ANONYMOUS
 
 
@@ -68,7 +74,7 @@ class ProduceMeter:
         if request["acks"] == 0:
             for (topic, _), size in sizes.items():
                 if size:
-                    self._count(topic, size)
+                    self._count(frame.header, topic, size)
         elif any(sizes.values()):
             self._awaiting[frame.header] = sizes
 
@@ -83,14 +89,15 @@ class ProduceMeter:
                 # Popped: a response naming a partition twice does not make it cost twice.
                 size = sizes.pop((ref, partition.index), 0)
                 if size and partition.error_code == ErrorCode.none:
-                    self._count(ref, size)
+                    self._count(frame.request, ref, size)
 
     def on_connection_close(self) -> None:
         """Requests never answered were never acknowledged: they cost nothing."""
         self._awaiting.clear()
 
-    def _count(self, topic: TopicRef, size: int) -> None:
-        self._counts.add(charged_principal(self._connection), topic, Direction.INGRESS, size)
+    def _count(self, request: RequestHeader, topic: TopicRef, size: int) -> None:
+        principal = charged_principal(self._connection, request)
+        self._counts.add(principal, topic, Direction.INGRESS, size)
         self._ingress_bytes.inc(size)
 
     def _partition_bytes(self, request: dict[str, Any], raw: bytes) -> _PartitionBytes:
