@@ -243,6 +243,19 @@ def test_export_refuses_an_output_path_that_is_a_file(invoke: Invoke, tmp_path: 
     assert taken.read_text(encoding="utf-8") == "not a directory"
 
 
+def test_export_into_a_directory_that_takes_no_files_is_one_line(invoke: Invoke) -> None:
+    # Given /proc: a directory that exists but where no file can be made (on Linux)
+    # When
+    result = invoke("export", "--output", "/proc")
+
+    # Then one line naming the option and the reason, not a traceback
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: --output /proc: cannot write there: No such file or directory"
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

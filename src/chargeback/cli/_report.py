@@ -233,7 +233,10 @@ def _make_directory(directory: Path) -> None:
 
 def _write_atomically(path: Path, content: bytes) -> None:
     # A reader (or a crash) never sees half a file: write beside it, then rename over it.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".chargeback-", suffix=".csv")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".chargeback-", suffix=".csv")
+    except OSError as error:
+        fail(f"--output {path.parent}: cannot write there: {error.strerror}", EXIT_ERROR)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
