@@ -23,6 +23,7 @@ from tests.browser.conftest import (
     VIEWER_PASSWORD,
     LiveConsole,
     sign_in,
+    table_names,
 )
 from tests.console.seed import record
 
@@ -259,6 +260,26 @@ def test_the_back_button_returns_to_the_previous_view(
     # Then
     expect(page.get_by_role("tab", name="Overall Cost")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#period-title")).to_contain_text("Overall Cost")
+
+
+def test_back_after_filtering_empties_the_filter_box_that_still_has_the_focus(
+    page: Page, live_console: LiveConsole
+) -> None:
+    # Given: the Ingress tab, then a filter typed into the box (which keeps the focus)
+    sign_in(page, live_console, VIEWER, VIEWER_PASSWORD, SEVEN_DAYS_VIEW)
+    unfiltered = table_names(page)
+    page.get_by_role("tab", name="Ingress").click()
+    expect(page).to_have_url(re.compile(r"tab=ingress"))
+    page.get_by_label("Filter service accounts").fill("BILL")
+    expect(page).to_have_url(re.compile(r"filter=BILL"))
+    expect(rows(page)).to_have_text(["billing"])
+    # When
+    page.go_back()
+    # Then: the box shows the earlier view's filter (none), as the table does
+    expect(page.get_by_role("tab", name="Overall Cost")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_label("Filter service accounts")).to_have_value("")
+    assert len(unfiltered) == 3
+    expect(rows(page)).to_have_text(unfiltered)
 
 
 def test_the_page_fits_a_phone_screen_and_the_table_scrolls_under_its_names(

@@ -422,7 +422,9 @@ function drawChart(report, format) {
 
 // ---- controls -------------------------------------------------------------------------------
 
-function syncControls() {
+// `fromHistory`: Back/Forward replace the whole view, the filter box too, even while it has the
+// focus (otherwise the box is left alone while it has the focus, not to undo what is being typed).
+function syncControls({ fromHistory = false } = {}) {
   const tab = current("tab");
   for (const button of document.querySelectorAll("[role=tab]")) {
     const selected = button.dataset.tab === tab;
@@ -439,7 +441,7 @@ function syncControls() {
   if (state.asOf) $("as-of").value = state.asOf;
   $("tz").value = current("tz");
   $("cluster").value = state.cluster ?? "";
-  if (document.activeElement !== $("filter")) $("filter").value = state.filter ?? "";
+  if (fromHistory || document.activeElement !== $("filter")) $("filter").value = state.filter ?? "";
 }
 
 function chooseTab(tab) {
@@ -488,8 +490,9 @@ function wireControls() {
   $("controls").addEventListener("submit", (event) => event.preventDefault());
   $("table").querySelector("thead").addEventListener("focusin", revealHeader);
   window.addEventListener("popstate", () => {
+    clearTimeout(filterTimer); // a filter typed just before Back must not come back after it
     state = readState();
-    syncControls();
+    syncControls({ fromHistory: true });
     load();
   });
 }
