@@ -1,6 +1,8 @@
 """The `chargeback` command, in-process with Typer's CliRunner."""
 
 import json
+import os
+import stat
 from decimal import Decimal
 from pathlib import Path
 
@@ -211,6 +213,33 @@ def test_export_writes_into_the_current_directory_by_default(
     assert result.exit_code == 0, result.output
     written = tmp_path / "Chargeback_2026-01-01_2026-02-01_OverallCost.csv"
     assert written.read_bytes() == b"Service account,2026-01,2026-02,Total\r\n"
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_export_file_has_the_permissions_the_umask_gives(
+    invoke: Invoke, tmp_path: Path, umask: int, mode: int
+) -> None:
+    # Given the user's umask
+    previous = os.umask(umask)
+    try:
+        # When
+        result = invoke(
+            "export",
+            "--period",
+            "YTD",
+            "--as-of",
+            "2026-02-01",
+            "--output",
+            str(tmp_path / "reports"),
+        )
+    finally:
+        os.umask(previous)
+
+    # Then the file is as readable as any new file of this user, and no temporary is left
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "reports" / "Chargeback_2026-01-01_2026-02-01_OverallCost.csv"
+    assert stat.S_IMODE(written.stat().st_mode) == mode
+    assert [entry.name for entry in written.parent.iterdir()] == [written.name]
 
 
 def test_export_creates_a_missing_output_directory_with_its_parents(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -233,14 +233,17 @@ def _make_directory(directory: Path) -> None:
 
 def _write_atomically(path: Path, content: bytes) -> None:
     # A reader (or a crash) never sees half a file: write beside it, then rename over it.
+    # os.open with 0o666 rather than mkstemp (0o600): the file gets the permissions the user's
+    # umask gives any new file, so a shared reports folder stays readable by the team.
+    temporary = path.parent / f".chargeback-{secrets.token_hex(8)}.csv"
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".chargeback-", suffix=".csv")
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as error:
         fail(f"--output {path.parent}: cannot write there: {error.strerror}", EXIT_ERROR)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
-        Path(temporary).replace(path)
+        temporary.replace(path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
