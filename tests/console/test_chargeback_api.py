@@ -27,7 +27,8 @@ from tests.console.conftest import (
 )
 from tests.console.seed import SEVEN_DAYS, seed
 
-PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+# Plain decimals: no exponent, and no trailing zeros after the point ("0.3", not "0.30000...").
+PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d*[1-9])?")
 SEVEN_DAYS_UTC = {"period": "7D", "asOf": "2026-11-30"}
 
 

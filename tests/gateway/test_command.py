@@ -64,6 +64,7 @@ def test_the_command_meters_into_the_store_and_flushes_on_sigterm(
     assert process.returncode == 0, stderr.decode()
     assert _ingress_in_store(db_url) == {"cmd": stored_data_bytes(broker.bootstrap, topic)}
     assert "event=flushed" in stderr.decode()
+    assert f"metrics=http://127.0.0.1:{metrics_port}/metrics" in stderr.decode()
 
 
 @pytest.mark.parametrize(
@@ -113,5 +114,31 @@ def test_a_listen_port_in_use_is_one_line_naming_the_option(tmp_path: Path) -> N
     assert stderr.splitlines()[-1] == (
         f"error: --listen: cannot listen on 127.0.0.1:{port}: the port is in use by another "
         "program; choose another with --listen"
+    )
+    assert "Errno" not in stderr
+
+
+def test_a_metrics_port_in_use_is_one_line_naming_the_option(tmp_path: Path) -> None:
+    # Given: the port --metrics-port names is taken by another program
+    db_url = f"sqlite:///{tmp_path / 'usage.db'}"
+    command = [chargeback_command(), "--db", db_url, "gateway", "--bootstrap-server", "kafka:9092"]
+    command += ["--listen", f"127.0.0.1:{free_port_block()}", "--principal", "client-id"]
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen(1)
+        port = squatter.getsockname()[1]
+        # When
+        result = subprocess.run(
+            [*command, "--metrics-port", str(port)],
+            capture_output=True,
+            timeout=DEADLINE_SECONDS,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+    # Then
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert stderr.splitlines()[-1] == (
+        f"error: --metrics-port: cannot listen on 127.0.0.1:{port}: the port is in use by "
+        "another program; choose another with --metrics-port"
     )
     assert "Errno" not in stderr

@@ -93,12 +93,16 @@ class Gateway:
         if self.settings.metrics_port is not None:
             self._metrics_server = _serve_metrics(self.settings, self.metrics)
         self._flusher.start()
+        metrics, host = self.settings.metrics_port, self.settings.listen.host
+        host = f"[{host}]" if ":" in host else host
         log.info(
-            "event=gateway_started listen=%s bootstrap_servers=%s cluster=%s principal=%s",
+            "event=gateway_started listen=%s bootstrap_servers=%s cluster=%s principal=%s "
+            "metrics=%s",
             self.settings.listen,
             ",".join(str(e) for e in self.settings.bootstrap_servers),
             self.settings.cluster,
             self.settings.principal_mode,
+            "off" if metrics is None else f"http://{host}:{metrics}/metrics",
         )
 
     async def open_new_broker_ports(self) -> None:
@@ -328,9 +332,10 @@ def _serve_metrics(settings: GatewaySettings, metrics: GatewayMetrics) -> WSGISe
         )
     except OSError as error:
         raise GatewayError(
-            f"--metrics-port: cannot listen on {settings.listen.host}:{settings.metrics_port}: "
-            f"{error}"
-        ) from error
+            cannot_listen_message(
+                settings.listen.host, settings.metrics_port, "--metrics-port", error
+            )
+        ) from None
     return server
 
 

@@ -116,12 +116,21 @@ class ErrorOut(BaseModel):
 
 
 def json_cell(cell: Cell) -> JsonCell:
-    """A cell as JSON: exact decimals as plain strings (never exponents), bytes as ints.
+    """A cell as JSON: exact decimals as plain strings (never exponents, no trailing zeros:
+    the engine's money carries 17 or more decimal places), bytes as ints.
 
     >>> json_cell(Decimal("1E+2")), json_cell(Decimal("0.000000125")), json_cell(7)
     ('100', '0.000000125', 7)
+    >>> json_cell(Decimal("0.25000000000000000")), json_cell(Decimal("0E-17"))
+    ('0.25', '0')
+    >>> json_cell(Decimal("123456789012345678901234567890.12345678900"))  # all 41 digits kept
+    '123456789012345678901234567890.123456789'
     """
-    return format(cell, "f") if isinstance(cell, Decimal) else cell
+    if not isinstance(cell, Decimal):
+        return cell
+    # Not Decimal.normalize: it rounds to the context's 28 digits, and money is exact.
+    text = format(cell, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def sort_text(order: SortOrder) -> str:
