@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Page, expect
 from typer.testing import CliRunner
 
 from chargeback.cli import app as cli_app
-from chargeback.cli._table import CURRENCY_DECIMALS
+from chargeback.cli._table import CURRENCY_DECIMALS, money_text
 from chargeback.pricing import CURRENCY_CODES
 from tests.browser.conftest import SEVEN_DAYS_VIEW, VIEWER, VIEWER_PASSWORD, LiveConsole, sign_in
 from tests.console.seed import PRICES
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.browser
 # 11-25 to 11-27 nothing, 11-28 0.05, 11-29 0.05, 11-30 0.40; in all 0.50015.
 TOTALS_ROW = {
     "USD": ["0.00015", "0.00", "0.00", "0.00", "0.05", "0.05", "0.40", "0.50"],
-    "JPY": ["0.00015", "0", "0", "0", "0.05", "0.05", "0.4", "1"],
+    "JPY": ["0.00015", "0", "0", "0", "0.050", "0.050", "0.40", "1"],
     "KWD": ["0.00015", "0.000", "0.000", "0.000", "0.050", "0.050", "0.400", "0.500"],
 }
 
@@ -83,3 +84,22 @@ def test_the_cli_rounds_each_currency_to_the_decimals_the_browser_uses(page: Pag
     )
     # Then the CLI's table of decimals other than 2 is the same
     assert {code: places for code, places in decimals.items() if places != 2} == CURRENCY_DECIMALS
+
+
+SMALL_AMOUNTS = ["0.000198", "0.00019", "0.0000099999", "0.00499", "0.0000012345", "0.000095"]
+
+
+def test_the_cli_shows_small_amounts_with_the_digits_the_browser_shows(page: Page) -> None:
+    # Given amounts below a cent, some of which round to a trailing zero or up to a power of ten
+    # When the browser's Intl formats them with the two significant digits the page asks for
+    in_browser = page.evaluate(
+        """amounts => amounts.map((amount) => new Intl.NumberFormat("en-US", {
+            style: "currency", currency: "USD", roundingMode: "halfExpand",
+            minimumSignificantDigits: 2, maximumSignificantDigits: 2 }).format(amount))""",
+        SMALL_AMOUNTS,
+    )
+    # Then the CLI's table shows the same digits, trailing zeros included
+    assert in_browser[0] == "$0.00020"
+    assert [amount(text) for text in in_browser] == [
+        money_text(Decimal(value), "USD") for value in SMALL_AMOUNTS
+    ]

@@ -179,14 +179,21 @@ def money_text(amount: Decimal, currency: str) -> str:
     >>> money_text(Decimal("1234.565"), "USD"), money_text(Decimal("0.000092"), "USD")
     ('1,234.57', '0.000092')
     >>> money_text(Decimal("0.0000012345"), "USD"), money_text(Decimal("0.00499"), "USD")
-    ('0.0000012', '0.005')
+    ('0.0000012', '0.0050')
     >>> money_text(Decimal("0"), "USD"), money_text(Decimal("0.4"), "JPY")
-    ('0.00', '0.4')
+    ('0.00', '0.40')
+    >>> money_text(Decimal("0.0000099999"), "USD")  # rounds up to the next power of ten
+    '0.000010'
     >>> money_text(Decimal("0.35"), "KWD"), money_text(Decimal("1234.5"), "JPY")
     ('0.350', '1,235')
     """
     usual = round_half_up(amount, CURRENCY_DECIMALS.get(currency, _USUAL_DECIMALS))
     if usual != 0 or amount == 0:
         return f"{usual:,f}"
+    # Trailing zeros stay (0.00020 beside 0.00019), as Intl's minimumSignificantDigits keeps
+    # them on the page.
     places = _SMALL_AMOUNT_DIGITS - 1 - amount.adjusted()
-    return f"{round_half_up(amount, places).normalize():f}"
+    small = round_half_up(amount, places)
+    if small.adjusted() > amount.adjusted():  # 0.0000099999 became 0.0000100: one digit less
+        small = round_half_up(amount, places - 1)
+    return f"{small:f}"

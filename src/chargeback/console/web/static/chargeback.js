@@ -163,7 +163,12 @@ function formatterFor(report) {
 function moneyFormat(currency) {
   const options = { style: "currency", currency, roundingMode: "halfExpand" };
   const usual = new Intl.NumberFormat(locale, options);
-  const small = new Intl.NumberFormat(locale, { ...options, maximumSignificantDigits: 2 });
+  // Both bounds: two digits always, so 0.00020 stands beside 0.00019 (not 0.0002).
+  const small = new Intl.NumberFormat(locale, {
+    ...options,
+    minimumSignificantDigits: 2,
+    maximumSignificantDigits: 2,
+  });
   const digits = usual.resolvedOptions().maximumFractionDigits;
   const tickFormat = new Intl.NumberFormat(locale, {
     ...options,
