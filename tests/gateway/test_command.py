@@ -93,17 +93,21 @@ def test_a_bad_option_is_named_and_nothing_starts(
     assert problem in result.stderr.decode()
 
 
-def test_a_listen_port_in_use_is_one_line_naming_the_option(tmp_path: Path) -> None:
-    # Given: the port --listen names is taken by another program
+@pytest.mark.parametrize("option", ["--listen", "--metrics-port"])
+def test_a_port_in_use_is_one_line_naming_the_option(tmp_path: Path, option: str) -> None:
+    # Given: the port the option names is taken by another program
     db_url = f"sqlite:///{tmp_path / 'usage.db'}"
     command = [chargeback_command(), "--db", db_url, "gateway", "--bootstrap-server", "kafka:9092"]
+    command += ["--principal", "client-id"]
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen(1)
         port = squatter.getsockname()[1]
+        listen, metrics = (port, free_port()) if option == "--listen" else (free_port_block(), port)
+        command += ["--listen", f"127.0.0.1:{listen}", "--metrics-port", str(metrics)]
         # When
         result = subprocess.run(
-            [*command, "--listen", f"127.0.0.1:{port}", "--principal", "client-id"],
+            command,
             capture_output=True,
             timeout=DEADLINE_SECONDS,
             env={**os.environ, "NO_COLOR": "1"},
@@ -112,33 +116,7 @@ def test_a_listen_port_in_use_is_one_line_naming_the_option(tmp_path: Path) -> N
     stderr = result.stderr.decode()
     assert result.returncode == 1
     assert stderr.splitlines()[-1] == (
-        f"error: --listen: cannot listen on 127.0.0.1:{port}: the port is in use by another "
-        "program; choose another with --listen"
-    )
-    assert "Errno" not in stderr
-
-
-def test_a_metrics_port_in_use_is_one_line_naming_the_option(tmp_path: Path) -> None:
-    # Given: the port --metrics-port names is taken by another program
-    db_url = f"sqlite:///{tmp_path / 'usage.db'}"
-    command = [chargeback_command(), "--db", db_url, "gateway", "--bootstrap-server", "kafka:9092"]
-    command += ["--listen", f"127.0.0.1:{free_port_block()}", "--principal", "client-id"]
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 0))
-        squatter.listen(1)
-        port = squatter.getsockname()[1]
-        # When
-        result = subprocess.run(
-            [*command, "--metrics-port", str(port)],
-            capture_output=True,
-            timeout=DEADLINE_SECONDS,
-            env={**os.environ, "NO_COLOR": "1"},
-        )
-    # Then
-    stderr = result.stderr.decode()
-    assert result.returncode == 1
-    assert stderr.splitlines()[-1] == (
-        f"error: --metrics-port: cannot listen on 127.0.0.1:{port}: the port is in use by "
-        "another program; choose another with --metrics-port"
+        f"error: {option}: cannot listen on 127.0.0.1:{port}: the port is in use by another "
+        f"program; choose another with {option}"
     )
     assert "Errno" not in stderr
