@@ -64,7 +64,7 @@ def test_the_command_meters_into_the_store_and_flushes_on_sigterm(
     assert process.returncode == 0, stderr.decode()
     assert _ingress_in_store(db_url) == {"cmd": stored_data_bytes(broker.bootstrap, topic)}
     assert "event=flushed" in stderr.decode()
-    assert f"metrics=http://127.0.0.1:{metrics_port}/metrics" in stderr.decode()
+    assert f"metrics=127.0.0.1:{metrics_port}/metrics" in stderr.decode()
 
 
 @pytest.mark.parametrize(

@@ -93,16 +93,15 @@ class Gateway:
         if self.settings.metrics_port is not None:
             self._metrics_server = _serve_metrics(self.settings, self.metrics)
         self._flusher.start()
-        metrics, host = self.settings.metrics_port, self.settings.listen.host
-        host = f"[{host}]" if ":" in host else host
+        metrics = self.settings.metrics_port
         log.info(
             "event=gateway_started listen=%s bootstrap_servers=%s cluster=%s principal=%s "
-            "metrics=%s",
+            "metrics=%s",  # metrics: where /metrics answers, as listen= writes addresses
             self.settings.listen,
             ",".join(str(e) for e in self.settings.bootstrap_servers),
             self.settings.cluster,
             self.settings.principal_mode,
-            "off" if metrics is None else f"http://{host}:{metrics}/metrics",
+            "off" if metrics is None else f"{Endpoint(self.settings.listen.host, metrics)}/metrics",
         )
 
     async def open_new_broker_ports(self) -> None:
