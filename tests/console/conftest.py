@@ -7,7 +7,6 @@ store, so no test sees another's users, prices or usage.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +14,11 @@ from typing import NoReturn
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
 
 from chargeback.console import ConsoleSettings, create_app, hash_api_token, hash_password
 from chargeback.store import Store, StoreError, open_store
+from tests.conftest import postgres_schema_url
 
 ADMIN = "ada"
 ADMIN_PASSWORD = "ada-password-1"
@@ -60,18 +59,12 @@ def store_on_each_backend(
         yield opened
         opened.close()
         return
-    schema = f"console_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    opened = open_store(f"{postgres_url}?options=-csearch_path%3D{schema}")
-    try:
-        yield opened
-    finally:
-        opened.close()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with postgres_schema_url(postgres_url, "console") as url:
+        opened = open_store(url)
+        try:
+            yield opened
+        finally:
+            opened.close()
 
 
 @pytest.fixture

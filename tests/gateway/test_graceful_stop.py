@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import threading
-import uuid
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from confluent_kafka import Producer
 from chargeback.broker import EmbeddedBroker, free_port
 from chargeback.store import open_store
 from chargeback.usage import Direction
+from tests.conftest import postgres_schema_url
 from tests.gateway.clients import DEADLINE_SECONDS, create_topic, produce, wait_for
 from tests.gateway.harness import (
     chargeback_command,
@@ -168,28 +168,20 @@ def test_a_sigterm_under_load_charges_exactly_the_batches_the_broker_stored(
 
 
 @pytest.fixture
-def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+def schema_url(postgres_url: str) -> Iterator[str]:
     """A URL of a new PostgreSQL schema of its own (dropped afterwards)."""
-    schema = f"gw_stop_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with postgres_schema_url(postgres_url, "gw_stop") as url:
+        yield url
 
 
 @pytest.mark.postgres
 def test_a_sigterm_while_the_store_is_locked_ends_the_gateway_and_names_what_was_not_written(
-    broker: EmbeddedBroker, postgres_schema_url: str, topic: str
+    broker: EmbeddedBroker, schema_url: str, topic: str
 ) -> None:
     # Given: usage counted by the gateway, and the table its writes start with locked by
     # another session (as in a long maintenance transaction)
-    gateway = GatewayProcess(broker, postgres_schema_url)
-    locker = sa.create_engine(postgres_schema_url)
+    gateway = GatewayProcess(broker, schema_url)
+    locker = sa.create_engine(schema_url)
     try:
         produce(gateway.bootstrap, topic, [b"x" * 700] * 60, **{"client.id": "locked-out"})
         expected_bytes = stored_data_bytes(broker.bootstrap, topic)
@@ -207,4 +199,4 @@ def test_a_sigterm_while_the_store_is_locked_ends_the_gateway_and_names_what_was
     assert lost is not None, stderr
     assert int(lost.group(1)) + int(lost.group(2)) == expected_bytes
     assert "lock timeout" in stderr
-    assert _ingress_in_store(postgres_schema_url) == 0
+    assert _ingress_in_store(schema_url) == 0

@@ -6,14 +6,13 @@ cannot be reached fails the test; it is never skipped.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from chargeback.store import Store, open_store
+from tests.conftest import postgres_schema_url
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -24,16 +23,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str)
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'reports.db'}"
         return
-    schema = f"reports_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with postgres_schema_url(postgres_url, "reports") as url:
+        yield url
 
 
 @pytest.fixture
